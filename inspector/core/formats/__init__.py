@@ -1,0 +1,1 @@
+"""Format readers: each module exposes ``read(path) -> Job[Checkpoint]``."""

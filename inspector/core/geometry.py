@@ -1,0 +1,49 @@
+"""Checks that a tensor's declared geometry stays inside its storage before any read."""
+
+from __future__ import annotations
+
+from inspector.core import dtypes
+from inspector.core.model import TensorRef
+
+MAX_DIMS = 64
+
+
+def check_tensor(t: TensorRef) -> str | None:
+    """What is wrong with ``t``'s geometry, or None if every element lies inside its storage."""
+    problem = _check_shape(t)
+    if problem or t.storage is None:
+        return problem
+    return _check_extent(t)
+
+
+def _check_shape(t: TensorRef) -> str | None:
+    if not dtypes.is_known(t.dtype):
+        return f"unknown dtype {t.dtype!r}"
+    if len(t.shape) > MAX_DIMS:
+        return f"{len(t.shape)} dimensions"
+    if any(size < 0 for size in t.shape):
+        return f"negative size in shape {list(t.shape)}"
+    if t.layout in ("strided", "quantized") and len(t.stride) != len(t.shape):
+        return f"shape {list(t.shape)} and stride {list(t.stride)} differ in length"
+    if any(step < 0 for step in t.stride):
+        return f"negative stride {list(t.stride)}"
+    if t.storage_offset < 0:
+        return f"negative storage offset {t.storage_offset}"
+    return None
+
+
+def last_element(t: TensorRef) -> int:
+    """Index (in elements) one past the last element the view touches; 0 for empty tensors."""
+    if any(size == 0 for size in t.shape):
+        return 0
+    return t.storage_offset + 1 + sum((size - 1) * step for size, step in zip(t.shape, t.stride))
+
+
+def _check_extent(t: TensorRef) -> str | None:
+    size = dtypes.itemsize(t.dtype)
+    needed = last_element(t) * size
+    available = t.storage.nbytes if t.storage.nbytes >= 0 else 0
+    if needed > available:
+        return (f"view needs {needed} bytes but its storage {t.storage.key or ''} holds "
+                f"{available}".replace("  ", " "))
+    return None

@@ -1,0 +1,227 @@
+"""Bounded input for the restricted unpickler: strict byte sources and capped opcodes.
+
+Everything here limits work by what is really in the data, never by what the pickle
+declares: short reads are errors, huge integers are not decoded, the memo is capped, and
+frames are checked against the bytes left instead of being buffered.
+"""
+
+from __future__ import annotations
+
+import _compat_pickle
+import pickle
+import struct
+from typing import Any, Callable
+
+from inspector.core.model import PickledObject, TensorRef, Truncated
+
+MAX_INT_BYTES = 1024  # longer integers are kept as a Truncated marker
+MAX_INT_DIGITS = 2000
+MAX_LINE = 1 << 24
+READ_AHEAD = 1 << 16
+MAX_MEMO = 10_000_000
+MAX_KEY_DEPTH = 32
+_UINT32 = struct.Struct("<I").unpack
+
+
+class PickleExhausted(Exception):
+    """The pickle asks for more bytes than there are."""
+
+
+class BoundedSource:
+    """A bounded, strict byte source: a short read is an error, never a silent partial."""
+
+    def __init__(self, read_at: Callable[[int, int], bytes], start: int, end: int) -> None:
+        self._read_at = read_at
+        self.pos = start
+        self.end = end
+        self._buffer = b""  # read-ahead: one pread per chunk, not one per opcode
+        self._buffer_start = start
+
+    def read(self, n: int) -> bytes:
+        if n < 0 or n > self.end - self.pos:
+            raise PickleExhausted(f"needs {n} bytes at offset {self.pos}, only {self.end - self.pos} remain")
+        start = self.pos - self._buffer_start
+        if start + n <= len(self._buffer):
+            data = self._buffer[start:start + n]
+        elif n > READ_AHEAD:
+            data = self._read_at(self.pos, n)
+        else:
+            self._buffer = self._read_at(self.pos, min(READ_AHEAD, self.end - self.pos))
+            self._buffer_start = self.pos
+            data = self._buffer[:n]
+        if len(data) != n:
+            raise PickleExhausted(f"short read at offset {self.pos}")
+        self.pos += n
+        return data
+
+    def readline(self) -> bytes:
+        chunks: list[bytes] = []
+        scanned = 0
+        while scanned < MAX_LINE:
+            chunk = self._read_at(self.pos + scanned, min(4096, self.end - self.pos - scanned))
+            if not chunk:
+                break
+            newline = chunk.find(b"\n")
+            if newline >= 0:
+                chunks.append(chunk[: newline + 1])
+                line = b"".join(chunks)
+                self.pos += len(line)
+                return line
+            chunks.append(chunk)
+            scanned += len(chunk)
+        raise PickleExhausted(f"text line at offset {self.pos} never ends")
+
+
+def map_global_name(module: str, name: str) -> str:
+    if (module, name) in _compat_pickle.NAME_MAPPING:
+        module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+    module = _compat_pickle.IMPORT_MAPPING.get(module, module)
+    return f"{module}.{name}"
+
+
+def describe(value: Any) -> str:
+    if isinstance(value, PickledObject):
+        return value.class_name
+    return type(value).__name__
+
+
+def _hashable(key: Any) -> bool:
+    """True if hashing ``key`` is cheap and cannot recurse deeply (nested tuples can)."""
+    stack = [(key, 0)]
+    seen = 0
+    while stack:
+        value, depth = stack.pop()
+        seen += 1
+        if depth > MAX_KEY_DEPTH or seen > 10_000:
+            return False
+        if isinstance(value, tuple):
+            stack.extend((item, depth + 1) for item in value)
+        elif not isinstance(value, (str, bytes, int, float, bool, type(None), complex, frozenset,
+                                    PickledObject, TensorRef, Truncated)):
+            return False
+    return True
+
+
+def safe_key(key: Any) -> Any:
+    return key if _hashable(key) else f"<unhashable {describe(key)} key>"
+
+
+class BoundedOpcodes:
+    """Opcode handlers mixed into the unpickler; ``install_bounded_opcodes`` registers them."""
+
+    def load_int(self) -> None:
+        line = self.readline()
+        if line in (b"00\n", b"01\n"):
+            self.append(line == b"01\n")
+        else:
+            self.append(self._text_int(line))
+
+    def load_long(self) -> None:
+        line = self.readline()[:-1].rstrip(b"L")
+        self.append(self._text_int(line + b"\n"))
+
+    def _text_int(self, line: bytes) -> Any:
+        if len(line) > MAX_INT_DIGITS:
+            self.note("a huge integer was not decoded")
+            return Truncated(f"integer with {len(line) - 1} digits")
+        return int(line, 0)
+
+    def load_long4(self) -> None:
+        size, = struct.unpack("<i", self.read(4))
+        if size < 0:
+            raise pickle.UnpicklingError("LONG4 with a negative byte count")
+        data = self.read(size)
+        if size > MAX_INT_BYTES:
+            self.note("a huge integer was not decoded")
+            self.append(Truncated(f"integer of {size} bytes"))
+        else:
+            self.append(pickle.decode_long(data))
+
+    def load_bytearray8(self) -> None:
+        size, = struct.unpack("<Q", self.read(8))
+        self._append_bytes(size, bytearray)
+
+    def load_short_binbytes(self) -> None:
+        self._append_bytes(self.read(1)[0], bytes)
+
+    def load_binbytes(self) -> None:
+        self._append_bytes(struct.unpack("<I", self.read(4))[0], bytes)
+
+    def load_binbytes8(self) -> None:
+        self._append_bytes(struct.unpack("<Q", self.read(8))[0], bytes)
+
+    def _append_bytes(self, size: int, kind: type) -> None:
+        """Push ``size`` raw bytes; remember where they sit when the caller asked to know."""
+        start = self._position()
+        value = kind(self.read(size))
+        if self._byte_offsets is not None and size >= 16:
+            self._byte_offsets[id(value)] = (start, size)
+        self.append(value)
+
+    # --- memo cap, frames, and the main loop ----------------------------------------------
+    # BINPUT indices are below 256, so only these three can grow the memo without bound.
+
+    def load_long_binput(self) -> None:  # the hottest opcode in torch pickles: kept inline
+        memo = self.memo
+        if len(memo) >= MAX_MEMO:
+            raise pickle.UnpicklingError("the pickle's memo grows beyond any real checkpoint")
+        memo[_UINT32(self.read(4))[0]] = self.stack[-1]
+
+    def load_put(self) -> None:
+        self._memo_store(int(self.readline()[:-1]))
+
+    def load_memoize(self) -> None:
+        self._memo_store(len(self.memo))
+
+    def _memo_store(self, index: int) -> None:
+        if len(self.memo) >= MAX_MEMO:
+            raise pickle.UnpicklingError("the pickle's memo grows beyond any real checkpoint")
+        self.memo[index] = self.stack[-1]
+
+    def load_frame(self) -> None:
+        # Frames only group opcodes that follow anyway; the data is read straight through.
+        size, = struct.unpack("<Q", self.read(8))
+        if size > self.source_left():
+            raise PickleExhausted(f"a frame of {size} bytes is longer than the data left")
+
+    def source_left(self) -> int:
+        source = self._source
+        if isinstance(source, BoundedSource):
+            return source.end - source.pos
+        return source.getbuffer().nbytes - source.tell()
+
+    def _position(self) -> int:
+        return self._source.pos if isinstance(self._source, BoundedSource) else self._source.tell()
+
+    def load(self) -> Any:
+        """``pickle._Unpickler.load`` reading the source directly (no frame buffering)."""
+        self.read = self._file_read
+        self.readline = self._file_readline
+        self.readinto = None
+        self.metastack = []
+        self.stack = []
+        self.append = self.stack.append
+        self.proto = 0
+        read = self.read
+        dispatch = self.dispatch
+        try:
+            while True:
+                key = read(1)
+                if not key:
+                    raise EOFError
+                dispatch[key[0]](self)
+        except pickle._Stop as stop:
+            return stop.value
+
+
+def install_bounded_opcodes(dispatch: dict[int, Callable[..., None]]) -> dict[int, Callable[..., None]]:
+    handlers = {
+        pickle.INT: BoundedOpcodes.load_int, pickle.LONG: BoundedOpcodes.load_long,
+        pickle.LONG4: BoundedOpcodes.load_long4, pickle.BYTEARRAY8: BoundedOpcodes.load_bytearray8,
+        pickle.SHORT_BINBYTES: BoundedOpcodes.load_short_binbytes,
+        pickle.BINBYTES: BoundedOpcodes.load_binbytes, pickle.BINBYTES8: BoundedOpcodes.load_binbytes8,
+        pickle.LONG_BINPUT: BoundedOpcodes.load_long_binput, pickle.PUT: BoundedOpcodes.load_put,
+        pickle.MEMOIZE: BoundedOpcodes.load_memoize, pickle.FRAME: BoundedOpcodes.load_frame,
+    }
+    dispatch.update((opcode[0], handler) for opcode, handler in handlers.items())
+    return dispatch

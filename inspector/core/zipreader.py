@@ -1,0 +1,224 @@
+"""A zip reader for torch.save archives that trusts nothing and reads almost nothing.
+
+The central directory lists records; each record's data offset comes from its LOCAL
+header (30 bytes + name + extra), as torch computes it. CRCs and flag bits are ignored
+like torch does. Anomalies become warnings; only a missing end record or a record that
+runs past the end of the archive is an error.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from dataclasses import dataclass
+
+from inspector.core.errors import CheckpointError
+
+STORED, DEFLATED = 0, 8
+EOCD = struct.Struct("<4s4H2LH")
+ZIP64_LOCATOR = struct.Struct("<4sLQL")
+ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")
+CENTRAL = struct.Struct("<4s6H3L5H2L")
+LOCAL = struct.Struct("<4s5H3L2H")
+MAX_COMMENT = 0xFFFF
+MAX_ENTRIES = 5_000_000
+MAX_CENTRAL_BYTES = 1 << 30
+MAX_INFLATED = 256 << 20  # torch never compresses records; a compressed one is suspect
+
+
+@dataclass(frozen=True)
+class ZipRecord:
+    name: str
+    header_offset: int  # relative to the archive start
+    compressed_size: int
+    size: int
+    compress_type: int
+
+
+class ZipArchive:
+    """Records of a zip archive occupying ``[base_offset, base_offset + length)`` of ``path``."""
+
+    def __init__(self, path: str, base_offset: int = 0, length: int | None = None) -> None:
+        self.path = path
+        self.base = base_offset
+        self.warnings: list[str] = []
+        self._fd = os.open(path, os.O_RDONLY)
+        try:
+            file_size = os.fstat(self._fd).st_size
+            self.end = file_size if length is None else min(file_size, base_offset + length)
+            if length is not None and base_offset + length > file_size:
+                raise CheckpointError(f"{_name(path)} is truncated: the archive at byte {base_offset} runs past the end")
+            self._records = self._read_central_directory()
+            self._data_offsets: dict[str, int] = {}
+        except BaseException:
+            os.close(self._fd)
+            raise
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> ZipArchive:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def names(self) -> list[str]:
+        return list(self._records)
+
+    def record(self, name: str) -> tuple[int, int, int]:
+        """(data offset in the file, compressed size, compress type) of one record."""
+        entry = self._records[name]
+        offset = self._data_offsets.get(name)
+        if offset is None:
+            offset = self._data_offsets[name] = self._local_data_offset(entry)
+        return offset, entry.compressed_size, entry.compress_type
+
+    def size(self, name: str) -> int:
+        return self._records[name].size
+
+    def read(self, name: str, max_bytes: int) -> bytes:
+        """The record's bytes, inflated if needed; refuses records above ``max_bytes``."""
+        offset, stored_size, compress_type = self.record(name)
+        if compress_type == STORED:
+            if stored_size > max_bytes:
+                raise CheckpointError(f"{name} in {_name(self.path)} is {stored_size} bytes, above the {max_bytes} byte limit")
+            return self._pread(offset, stored_size)
+        if compress_type == DEFLATED:
+            return self._inflate(name, offset, stored_size, max_bytes)
+        raise CheckpointError(f"{name} in {_name(self.path)} uses unsupported zip compression {compress_type}")
+
+    # --- reading helpers -----------------------------------------------------------------
+
+    def _pread(self, offset: int, size: int) -> bytes:
+        if offset < self.base or size < 0 or offset + size > self.end:
+            raise CheckpointError(f"{_name(self.path)} is truncated: a record needs bytes past its end")
+        data = os.pread(self._fd, size, offset)
+        if len(data) != size:
+            raise CheckpointError(f"{_name(self.path)} is truncated: short read at byte {offset}")
+        return data
+
+    def _inflate(self, name: str, offset: int, stored_size: int, max_bytes: int) -> bytes:
+        max_bytes = min(max_bytes, MAX_INFLATED)
+        try:
+            return self._inflate_capped(name, offset, stored_size, max_bytes)
+        except zlib.error:
+            raise CheckpointError(f"{name} in {_name(self.path)} is damaged: its compressed data is invalid") from None
+
+    def _inflate_capped(self, name: str, offset: int, stored_size: int, max_bytes: int) -> bytes:
+        inflater = zlib.decompressobj(-15)
+        out = bytearray()
+        position, end = offset, offset + stored_size
+        while position < end:
+            chunk = self._pread(position, min(1 << 20, end - position))
+            position += len(chunk)
+            out += inflater.decompress(chunk, max_bytes + 1 - len(out))
+            if len(out) > max_bytes or inflater.unconsumed_tail:
+                raise CheckpointError(f"{name} in {_name(self.path)} inflates beyond the {max_bytes} byte limit (zip bomb?)")
+        return bytes(out)
+
+    def _local_data_offset(self, entry: ZipRecord) -> int:
+        start = self.base + entry.header_offset
+        if start + LOCAL.size > self.end:
+            raise CheckpointError(f"{_name(self.path)} is truncated or damaged: record {entry.name} starts past the end")
+        expected_name = entry.name.encode("utf-8")
+        header = self._pread(start, min(LOCAL.size + len(expected_name), self.end - start))
+        if len(header) < LOCAL.size or header[:4] != b"PK\x03\x04":
+            raise CheckpointError(f"{_name(self.path)} is damaged: no local header for {entry.name}")
+        name_length, extra_length = struct.unpack_from("<2H", header, LOCAL.size - 4)
+        local_name = header[LOCAL.size:LOCAL.size + name_length]
+        if len(local_name) < name_length:
+            local_name = self._pread(start + LOCAL.size, name_length)
+        if local_name != expected_name:
+            shown = local_name.decode("utf-8", "replace")
+            self.warnings.append(f"zip record {entry.name!r} is named {shown!r} in its local header")
+        data_offset = start + LOCAL.size + name_length + extra_length
+        if data_offset + entry.compressed_size > self.end:
+            raise CheckpointError(f"{_name(self.path)} is truncated: record {entry.name} runs past the end")
+        return data_offset
+
+    # --- central directory ---------------------------------------------------------------
+
+    def _read_central_directory(self) -> dict[str, ZipRecord]:
+        tail_start = max(self.base, self.end - EOCD.size - MAX_COMMENT)
+        tail = self._pread(tail_start, self.end - tail_start)
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or at + EOCD.size > len(tail):
+            raise CheckpointError(f"{_name(self.path)} is truncated or damaged: the zip end record is missing")
+        _, _, _, _, count, cd_size, cd_offset, _ = EOCD.unpack_from(tail, at)
+        eocd_position = tail_start + at
+        if 0xFFFF in (count,) or 0xFFFFFFFF in (cd_size, cd_offset):
+            count, cd_size, cd_offset = self._zip64_end(eocd_position)
+        if count > MAX_ENTRIES or cd_size > MAX_CENTRAL_BYTES:
+            raise CheckpointError(f"{_name(self.path)} declares {count} zip records; that is not a checkpoint")
+        if self.base + cd_offset + cd_size > eocd_position + 1:
+            raise CheckpointError(f"{_name(self.path)} is truncated or damaged: the zip directory lies past its end")
+        return self._parse_entries(self._pread(self.base + cd_offset, cd_size), count)
+
+    def _zip64_end(self, eocd_position: int) -> tuple[int, int, int]:
+        locator_at = eocd_position - ZIP64_LOCATOR.size
+        locator = self._pread(locator_at, ZIP64_LOCATOR.size) if locator_at >= self.base else b""
+        if len(locator) != ZIP64_LOCATOR.size or locator[:4] != b"PK\x06\x07":
+            raise CheckpointError(f"{_name(self.path)} is damaged: its zip64 end record is missing")
+        record_offset = ZIP64_LOCATOR.unpack(locator)[2]
+        record = self._pread(self.base + record_offset, ZIP64_EOCD.size)
+        fields = ZIP64_EOCD.unpack(record)
+        if fields[0] != b"PK\x06\x06":
+            raise CheckpointError(f"{_name(self.path)} is damaged: bad zip64 end record")
+        return fields[7], fields[8], fields[9]
+
+    def _parse_entries(self, directory: bytes, count: int) -> dict[str, ZipRecord]:
+        records: dict[str, ZipRecord] = {}
+        position = 0
+        for _ in range(count):
+            if position + CENTRAL.size > len(directory):
+                raise CheckpointError(f"{_name(self.path)} is truncated or damaged: the zip directory is cut short")
+            entry, position = _parse_entry(directory, position)
+            if entry.name in records:
+                self.warnings.append(f"zip record {entry.name!r} appears twice; the first is used")
+                continue
+            if entry.compress_type != STORED:
+                self.warnings.append(f"zip record {entry.name!r} is compressed (torch writes records stored)")
+            records[entry.name] = entry
+        return records
+
+
+def _parse_entry(directory: bytes, position: int) -> tuple[ZipRecord, int]:
+    fields = CENTRAL.unpack_from(directory, position)
+    if fields[0] != b"PK\x01\x02":
+        raise CheckpointError("the zip directory is damaged (bad entry signature)")
+    method, compressed, size = fields[4], fields[8], fields[9]
+    name_length, extra_length, comment_length = fields[10], fields[11], fields[12]
+    header_offset = fields[16]
+    start = position + CENTRAL.size
+    name = directory[start:start + name_length].decode("utf-8", "replace")
+    extra = directory[start + name_length:start + name_length + extra_length]
+    size, compressed, header_offset = _apply_zip64(extra, size, compressed, header_offset)
+    end = start + name_length + extra_length + comment_length
+    return ZipRecord(name, header_offset, compressed, size, method), end
+
+
+def _apply_zip64(extra: bytes, size: int, compressed: int, header_offset: int) -> tuple[int, int, int]:
+    """Replace 0xFFFFFFFF fields by their 64-bit values from the zip64 extra block."""
+    position = 0
+    while position + 4 <= len(extra):
+        tag, length = struct.unpack_from("<HH", extra, position)
+        body = extra[position + 4:position + 4 + length]
+        position += 4 + length
+        if tag != 0x0001:
+            continue
+        values = [v for (v,) in struct.iter_unpack("<Q", body[: len(body) // 8 * 8])]
+        if size == 0xFFFFFFFF and values:
+            size = values.pop(0)
+        if compressed == 0xFFFFFFFF and values:
+            compressed = values.pop(0)
+        if header_offset == 0xFFFFFFFF and values:
+            header_offset = values.pop(0)
+    return size, compressed, header_offset
+
+
+def _name(path: str) -> str:
+    return os.path.basename(path) or path
