@@ -1,0 +1,117 @@
+"""The text view of ``inspector info``: warnings first, then the tree with totals."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterator
+
+from inspector.core.model import Checkpoint
+from inspector.core.tree import Node
+
+INDENT = "  "
+NAME_WIDTH = 48
+MAX_VALUE_CHARS = 80
+SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def render_text(checkpoint: Checkpoint, root: Node, *, max_depth: int | None = None,
+                stats: dict | None = None) -> Iterator[str]:
+    """Lines of the text view; ``max_depth`` limits how deep the tree is printed."""
+    kind = f"  <{root.class_name}>" if root.class_name else ""
+    yield (f"{root.name}  ({checkpoint.format}){kind}  {_count(root.tensor_count, 'tensor')}, "
+           f"{human_count(root.numel_total)} elements, {human_size(root.nbytes_total)}")
+    for warning in checkpoint.warnings:
+        yield f"warning: {warning}"
+    if checkpoint.metadata:
+        yield "metadata: " + ", ".join(f"{key}={short_repr(value)}" for key, value in checkpoint.metadata.items())
+    if checkpoint.globals:
+        yield f"globals: {', '.join(checkpoint.globals)}"
+    stack = [(child, 0) for child in reversed(root.children)]
+    while stack:
+        node, depth = stack.pop()
+        yield _line(node, depth, stats)
+        if max_depth is None or depth + 1 < max_depth:
+            stack.extend((child, depth + 1) for child in reversed(node.children))
+
+
+def human_size(nbytes: int) -> str:
+    """``512 B``, ``36.8 KiB``, ``1.2 GiB``."""
+    size = float(nbytes)
+    for unit in SIZE_UNITS:
+        if abs(size) < 1024 or unit == SIZE_UNITS[-1]:
+            return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
+def human_count(count: int) -> str:
+    """``11.7M`` style element counts."""
+    for threshold, suffix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k")):
+        if abs(count) >= threshold:
+            return f"{count / threshold:.1f}{suffix}"
+    return str(count)
+
+
+def short_repr(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
+    """A one-line, bounded description of a plain value."""
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, str) and len(value) > limit:
+        return repr(value[:limit]) + f"… ({len(value)} characters)"
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        return f"<{value.bit_length()}-bit integer>"
+    text = " ".join(repr(value).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _line(node: Node, depth: int, stats: dict | None) -> str:
+    label = INDENT * depth + node.name
+    if node.kind == "tensor":
+        return _tensor_line(node, label, stats)
+    if node.kind == "value":
+        return f"{label} = {short_repr(node.value)}"
+    if node.kind == "truncated":
+        return f"{label}  [cut short: {node.value}]"
+    kind = node.class_name or node.kind
+    if node.tensor_count == 0:
+        return f"{label}  <{kind}, {_count(len(node.children), 'item')}>"
+    return (f"{label.ljust(NAME_WIDTH)}  <{kind}>  {_count(node.tensor_count, 'tensor')}, "
+            f"{human_count(node.numel_total)} elements, {human_size(node.nbytes_total)}")
+
+
+def _tensor_line(node: Node, label: str, stats: dict | None) -> str:
+    tensor = node.tensor
+    shape = "[" + ", ".join(str(size) for size in tensor.shape) + "]"
+    line = (f"{label.ljust(NAME_WIDTH)}  {tensor.dtype:<13} {shape:<20} "
+            f"{human_size(node.nbytes_total):>10}  {tensor.role}")
+    if tensor.device not in ("cpu", ""):
+        line += f"  {tensor.device}"
+    if tensor.layout != "strided":
+        line += f"  {tensor.layout}"
+    if stats is not None and node.path in stats:
+        line += "  " + _stats_text(stats[node.path])
+    return line
+
+
+def _stats_text(stats: Any) -> str:
+    values = stats.as_dict() if hasattr(stats, "as_dict") else dict(stats)
+    parts = []
+    for key in ("min", "max", "mean", "std"):
+        value = values.get(key)
+        parts.append(f"{key}={_number(value)}")
+    for key in ("nan", "inf", "zeros"):
+        if values.get(key):
+            parts.append(f"{key}={values[key]}")
+    return " ".join(parts)
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and math.isfinite(value):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def _count(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

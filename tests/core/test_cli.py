@@ -1,0 +1,114 @@
+"""The command line: `inspector info` text/JSON/stats against torch, GUI dispatch, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import types
+
+import pytest
+
+from inspector import __version__, cli
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="module")
+def checkpoint_file(tmp_path_factory):
+    torch.manual_seed(1)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.ReLU(), torch.nn.Linear(5, 2))
+    value = {"state_dict": model.state_dict(), "epoch": 9, "note": "fine-tuned"}
+    path = tmp_path_factory.mktemp("cli") / "run.pt"
+    torch.save(value, path)
+    return str(path), value
+
+
+def inspector(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "inspector", *args], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_info_json_matches_torch(checkpoint_file):
+    path, value = checkpoint_file
+    result = inspector("info", "--json", path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    document = json.loads(result.stdout)
+    assert document["format"] == "torch-zip"
+    got = {tuple(entry["path"]): (entry["shape"], entry["dtype"]) for entry in document["tensors"]}
+    expected = {("state_dict", key): (list(t.shape), str(t.dtype).removeprefix("torch."))
+                for key, t in value["state_dict"].items()}
+    assert got == expected
+    assert document["objects"]["epoch"] == value["epoch"]
+    assert document["objects"]["note"] == value["note"]
+    assert "collections.OrderedDict" in document["globals"]
+
+
+def test_info_stats_match_torch(checkpoint_file):
+    path, value = checkpoint_file
+    result = inspector("info", "--json", "--stats", path)
+    assert result.returncode == 0, result.stderr
+    for entry in json.loads(result.stdout)["tensors"]:
+        tensor = value["state_dict"][entry["path"][1]]
+        assert entry["stats"]["count"] == tensor.numel()
+        assert entry["stats"]["min"] == pytest.approx(tensor.min().item())
+        assert entry["stats"]["max"] == pytest.approx(tensor.max().item())
+        assert entry["stats"]["mean"] == pytest.approx(tensor.mean().item(), abs=1e-6)
+
+
+def test_info_text_shows_hierarchy_totals_and_values(checkpoint_file):
+    path, value = checkpoint_file
+    result = inspector("info", path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    total = sum(t.numel() * t.element_size() for t in value["state_dict"].values())
+    assert f"{len(value['state_dict'])} tensors" in lines[0] and f"{total} B" in lines[0]
+    weight = next(line for line in lines if line.strip().startswith("weight"))
+    assert "float32" in weight and "[5, 6]" in weight and "parameter" in weight
+    assert any(line.strip() == "0" or line.strip().startswith("0 ") for line in lines)
+    assert "epoch = 9" in result.stdout and "note = 'fine-tuned'" in result.stdout
+
+
+def test_info_text_depth_limit(checkpoint_file):
+    path, _ = checkpoint_file
+    result = inspector("info", "--depth", "1", path)
+    assert result.returncode == 0
+    assert "weight" not in result.stdout and "state_dict" in result.stdout
+
+
+def test_version_and_usage_errors():
+    version = inspector("--version")
+    assert version.returncode == 0 and __version__ in version.stdout
+    assert inspector("info").returncode == 2
+    assert inspector("info", "x.pt", "--bogus").returncode == 2
+
+
+def test_default_starts_the_gui_with_files(monkeypatch):
+    calls = []
+    fake = types.ModuleType("inspector.gui.app")
+    fake.run = lambda files, demo=False, screenshot=None: calls.append((files, demo, screenshot)) or 0
+    monkeypatch.setitem(sys.modules, "inspector.gui.app", fake)
+    assert cli.main(["a.pt", "b.safetensors", "--screenshot", "out.png"]) == 0
+    assert cli.main(["--demo"]) == 0
+    assert calls == [(["a.pt", "b.safetensors"], False, "out.png"), ([], True, None)]
+
+
+def test_info_json_imports_no_numpy_torch_or_qt(checkpoint_file):
+    path, _ = checkpoint_file
+    code = ("import sys; from inspector.cli import main; main(['info', '--json', sys.argv[1]]);"
+            "heavy = [m for m in ('numpy', 'torch', 'PySide6', 'pyqtgraph', 'superqt') if m in sys.modules];"
+            "sys.stderr.write(repr(heavy))")
+    result = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    assert result.stderr == "[]"
+
+
+def test_text_helpers_are_bounded_and_readable():
+    from inspector.core.text_tree import human_count, human_size, short_repr
+
+    assert [human_size(n) for n in (0, 1023, 1536, 3 * 1024**3)] == ["0 B", "1023 B", "1.5 KiB", "3.0 GiB"]
+    assert human_count(11_689_512) == "11.7M"
+    assert len(short_repr("x" * 10_000)) < 120
+    assert short_repr(b"\x00" * 5) == "<5 bytes>"
+    assert short_repr(1 << 10_000) == "<10001-bit integer>"
