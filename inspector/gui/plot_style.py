@@ -1,0 +1,67 @@
+"""Plot colours taken from the widget palette, so plots follow light and dark themes."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+
+WARNING_COLOR = QColor("#d62728")  # dead or exploding layers
+CAUTION_COLOR = QColor("#ff7f0e")
+
+
+def is_dark(widget: QWidget) -> bool:
+    return widget.palette().color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def accent_color(widget: QWidget) -> QColor:
+    """The palette's highlight, lightened on dark backgrounds so it stays readable."""
+    color = widget.palette().color(QPalette.ColorRole.Highlight)
+    return color.lighter(140) if is_dark(widget) else color
+
+
+def translucent(color: QColor, alpha: int) -> QColor:
+    result = QColor(color)
+    result.setAlpha(alpha)
+    return result
+
+
+def style_plot(plot: pg.PlotWidget | pg.GraphicsLayoutWidget, widget: QWidget, grid: bool = True) -> None:
+    """Background, axes and text in the colours of ``widget``'s palette."""
+    palette = widget.palette()
+    background = palette.color(QPalette.ColorRole.Base)
+    foreground = palette.color(QPalette.ColorRole.Text)
+    plot.setBackground(background)
+    items = [plot.getPlotItem()] if isinstance(plot, pg.PlotWidget) else _plot_items(plot)
+    for item in items:
+        for name in ("left", "bottom", "right", "top"):
+            axis = item.getAxis(name)
+            axis.setPen(pg.mkPen(translucent(foreground, 140)))
+            axis.setTextPen(pg.mkPen(foreground))
+        item.getAxis("bottom").enableAutoSIPrefix(False)  # weights read better as 0.05 than as 50 (x0.001)
+        item.showGrid(x=grid, y=grid, alpha=0.15)
+
+
+def _plot_items(layout: pg.GraphicsLayoutWidget) -> list[pg.PlotItem]:
+    return [item for item in layout.ci.items if isinstance(item, pg.PlotItem)]
+
+
+def shrinkable_label(text: str = "", align_right: bool = False) -> QLabel:
+    """A label that never widens its panel: long keys and notes are clipped, not enforced."""
+    label = QLabel(text)
+    if align_right:
+        label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    label.setMinimumWidth(0)
+    return label
+
+
+def integer_ticks(axis: pg.AxisItem, size: int) -> None:
+    """An axis over few indices gets a tick per index (no half-index ticks); long ones automatic ticks."""
+    if size <= 16:
+        axis.setTickSpacing(major=1, minor=1)
+    elif size <= 64:
+        axis.setTickSpacing(major=8, minor=8)
+    else:
+        axis.setTickSpacing()
