@@ -16,9 +16,6 @@ from superqt.utils import GeneratorWorker, WorkerBase, create_worker
 
 from inspector.core.errors import CheckpointError
 from inspector.core.progress import Progress
-from inspector.gui.pyside_fixes import pin_bool_singletons
-
-pin_bool_singletons()  # workers emit a signal per chunk: see pyside_fixes
 
 JobFactory = Callable[[], Any]
 

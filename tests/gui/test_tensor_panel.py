@@ -362,7 +362,9 @@ class _Click:
         return self._position
 
 
-def test_emitting_signals_does_not_free_the_bool_singletons(qtbot, panel):
-    for _ in range(20_000):  # each emit drops a reference to True in the installed PySide6
+def test_emitting_signals_keeps_the_bool_singletons_alive(qtbot, panel):
+    # PySide6 6.12.0 dropped a reference to True on every emit() until Python aborted.
+    before = sys.getrefcount(True)
+    for _ in range(20_000):
         panel.plotsFinished.emit()
-    assert sys.version_info >= (3, 12) or sys.getrefcount(True) > 1 << 30  # pinned, not run down
+    assert sys.getrefcount(True) > before - 100
