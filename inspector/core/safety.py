@@ -26,7 +26,8 @@ CODE_RUNNING_GLOBALS = frozenset({
 # Mild: names that need an import of a user module to load (not known to run code).
 _KNOWN_DATA_MODULES = ("torch", "collections", "builtins", "copyreg", "_codecs", "codecs",
                        "numpy", "argparse", "pathlib", "datetime", "decimal", "fractions",
-                       "enum", "typing", "uuid")
+                       "enum", "typing", "uuid",
+                       "__torch__")  # TorchScript's own classes: compiled from code/, not imported
 
 
 def is_code_running(name: str) -> bool:

@@ -139,3 +139,20 @@ def test_gpu_saved_legacy_file(legacy, tmp_path):
     checkpoint = run_job(torch_legacy.read(path))
     assert {tensor.device for _, tensor in checkpoint.iter_tensors()} == {"cuda:1"}
     assert_matches_torch(path, checkpoint, map_location="cpu")
+
+
+def test_legacy_pickled_module_shows_its_class_and_state_dict(tmp_path):
+    torchvision = pytest.importorskip("torchvision")
+    from inspector.core.loader import open_checkpoint
+    from inspector.core.model import ModuleObject
+
+    model = torchvision.models.resnet18(weights=None)
+    path = tmp_path / "legacy_model.pt"
+    torch.save(model, path, _use_new_zipfile_serialization=False)
+    checkpoint = open_checkpoint(str(path))
+
+    assert isinstance(checkpoint.root, ModuleObject)
+    assert checkpoint.root.class_name == "torchvision.models.resnet.ResNet"
+    expected = model.state_dict()
+    assert list(checkpoint.root.state_dict) == list(expected)
+    assert all(list(ref.shape) == list(expected[key].shape) for key, ref in checkpoint.root.state_dict.items())

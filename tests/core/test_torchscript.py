@@ -203,3 +203,10 @@ def test_oversized_code_files_are_skipped_with_a_warning(archives, monkeypatch):
     assert checkpoint.metadata["code_files"] == []
     assert any("too large to scan" in warning for warning in checkpoint.warnings)
     assert set(script.state_dict()) <= set(checkpoint.root.state_dict)
+
+
+@pytest.mark.parametrize("kind", ["scripted", "traced"])
+def test_torchscript_own_classes_raise_no_import_warning(archives, kind):
+    checkpoint = _read(archives[kind][0])
+    assert any(name.startswith("__torch__.") for name in checkpoint.globals)
+    assert not any("__torch__" in warning for warning in checkpoint.warnings)

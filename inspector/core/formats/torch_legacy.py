@@ -17,7 +17,7 @@ from inspector.core.errors import CheckpointError
 from inspector.core.formats.torch_zip import validate_tensors
 from inspector.core.model import Checkpoint, Storage, TensorRef, Truncated
 from inspector.core.progress import Job, Progress
-from inspector.core.rebuilders import storage_class_dtype
+from inspector.core.rebuilders import GlobalReference, storage_class_dtype
 from inspector.core.unpickler import LoadedPickle, load_pickle
 
 MAGIC_NUMBER = 0x1950A86A20F9469CFC6C
@@ -81,7 +81,9 @@ class _LegacyReader:
             raise CheckpointError("its sys_info record is damaged")
         self.byteorder = "little" if sys_info.get("little_endian", True) else "big"
 
-    def _persistent_load(self, pid: Any) -> Storage | Truncated:
+    def _persistent_load(self, pid: Any) -> Any:
+        if isinstance(pid, tuple) and len(pid) >= 2 and pid[0] == "module" and isinstance(pid[1], GlobalReference):
+            return pid[1]  # a pickled nn.Module's class, with its source text: keep only the name
         if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage"):
             return Truncated("unknown persistent id")
         storage_type, key, location, numel = pid[1], str(pid[2]), str(pid[3]), pid[4]
