@@ -132,6 +132,7 @@ class Checkpoint:
 
 
 MAX_WALK_NODES = 2_000_000
+MAX_WALK_DEPTH = 300  # sanitized trees are at most 256 deep; this bounds path tuples in raw ones
 
 
 def iter_tensors(root: Any, max_nodes: int = MAX_WALK_NODES) -> Iterator[tuple[TensorPath, TensorRef]]:
@@ -147,6 +148,8 @@ def iter_tensors(root: Any, max_nodes: int = MAX_WALK_NODES) -> Iterator[tuple[T
         visited += 1
         if isinstance(value, TensorRef):
             yield path, value
+            continue
+        if len(path) >= MAX_WALK_DEPTH:
             continue
         children = list(child_items(value))
         stack.extend((path + (key,), child) for key, child in reversed(children))

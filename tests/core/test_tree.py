@@ -153,3 +153,14 @@ def test_hundred_thousand_tensors_build_in_under_a_second():
         best = min(best, time.perf_counter() - started)
     assert root.tensor_count == 100_000
     assert best < 1.0
+
+
+def test_iter_tensors_stays_bounded_on_a_cycle():
+    from inspector.core.model import MAX_WALK_DEPTH, Storage, TensorRef, iter_tensors
+
+    tensor = TensorRef("float32", (2,), (1,), Storage("x", 0, 8, "float32"))
+    loop: list = [tensor]
+    loop.append(loop)  # an unsanitized cycle
+    found = list(iter_tensors(loop))
+    assert len(found) == MAX_WALK_DEPTH
+    assert max(len(path) for path, _ in found) == MAX_WALK_DEPTH
