@@ -7,11 +7,11 @@ from typing import Any, Iterator
 
 from inspector.core.model import Checkpoint
 from inspector.core.tree import Node
+from inspector.core.units import human_size, short_count
 
 INDENT = "  "
 NAME_WIDTH = 48
 MAX_VALUE_CHARS = 80
-SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
 
 def render_text(checkpoint: Checkpoint, root: Node, *, max_depth: int | None = None,
@@ -19,7 +19,7 @@ def render_text(checkpoint: Checkpoint, root: Node, *, max_depth: int | None = N
     """Lines of the text view; ``max_depth`` limits how deep the tree is printed."""
     kind = f"  <{root.class_name}>" if root.class_name else ""
     yield (f"{root.name}  ({checkpoint.format}){kind}  {_count(root.tensor_count, 'tensor')}, "
-           f"{human_count(root.numel_total)} elements, {human_size(root.nbytes_total)}")
+           f"{short_count(root.numel_total, '')} elements, {human_size(root.nbytes_total)}")
     for warning in checkpoint.warnings:
         yield f"warning: {warning}"
     if checkpoint.metadata:
@@ -32,24 +32,6 @@ def render_text(checkpoint: Checkpoint, root: Node, *, max_depth: int | None = N
         yield _line(node, depth, stats)
         if max_depth is None or depth + 1 < max_depth:
             stack.extend((child, depth + 1) for child in reversed(node.children))
-
-
-def human_size(nbytes: int) -> str:
-    """``512 B``, ``36.8 KiB``, ``1.2 GiB``."""
-    size = float(nbytes)
-    for unit in SIZE_UNITS:
-        if abs(size) < 1024 or unit == SIZE_UNITS[-1]:
-            return f"{int(size)} B" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")
-
-
-def human_count(count: int) -> str:
-    """``11.7M`` style element counts."""
-    for threshold, suffix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k")):
-        if abs(count) >= threshold:
-            return f"{count / threshold:.1f}{suffix}"
-    return str(count)
 
 
 def short_repr(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
@@ -76,7 +58,7 @@ def _line(node: Node, depth: int, stats: dict | None) -> str:
     if node.tensor_count == 0:
         return f"{label}  <{kind}, {_count(len(node.children), 'item')}>"
     return (f"{label.ljust(NAME_WIDTH)}  <{kind}>  {_count(node.tensor_count, 'tensor')}, "
-            f"{human_count(node.numel_total)} elements, {human_size(node.nbytes_total)}")
+            f"{short_count(node.numel_total, '')} elements, {human_size(node.nbytes_total)}")
 
 
 def _tensor_line(node: Node, label: str, stats: dict | None) -> str:

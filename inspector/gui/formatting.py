@@ -4,30 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+from inspector.core.units import human_size, short_count  # noqa: F401 (re-exported for the widgets)
+
 MAX_VALUE_TEXT = 200
-
-
-def human_size(nbytes: int) -> str:
-    """``1536`` -> ``"1.5 KiB"``; bytes below 1 KiB are exact."""
-    size = float(nbytes)
-    for unit in _UNITS:
-        if abs(size) < 1024 or unit == _UNITS[-1]:
-            return f"{int(size)} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")
 
 
 def thousands(count: int) -> str:
     return f"{count:,}"
-
-
-def short_count(count: int) -> str:
-    """``11689512`` -> ``"11.7 M"``: for summaries where the exact count would be noise."""
-    for limit, suffix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k")):
-        if abs(count) >= limit:
-            return f"{count / limit:.1f} {suffix}"
-    return str(count)
 
 
 def shape_text(shape: tuple[int, ...]) -> str:

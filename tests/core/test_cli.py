@@ -105,10 +105,12 @@ def test_info_json_imports_no_numpy_torch_or_qt(checkpoint_file):
 
 
 def test_text_helpers_are_bounded_and_readable():
-    from inspector.core.text_tree import human_count, human_size, short_repr
+    from inspector.core.text_tree import short_repr
+    from inspector.core.units import human_size, short_count
 
     assert [human_size(n) for n in (0, 1023, 1536, 3 * 1024**3)] == ["0 B", "1023 B", "1.5 KiB", "3.0 GiB"]
-    assert human_count(11_689_512) == "11.7M"
+    assert short_count(11_689_512, "") == "11.7M"
+    assert short_count(11_689_512) == "11.7 M"
     assert len(short_repr("x" * 10_000)) < 120
     assert short_repr(b"\x00" * 5) == "<5 bytes>"
     assert short_repr(1 << 10_000) == "<10001-bit integer>"
