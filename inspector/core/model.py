@@ -8,7 +8,6 @@ Tensor values are not read here: a ``TensorRef`` says where the bytes are (``val
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from inspector.core.dtypes import itemsize
@@ -19,36 +18,115 @@ PathElement = str | int
 TensorPath = tuple[PathElement, ...]
 
 
-@dataclass(frozen=True)
 class Storage:
-    """Raw bytes of one storage, found at ``offset`` in the file at ``path``."""
+    """Raw bytes of one storage, found at ``offset`` in the file at ``path``.
 
-    path: str
-    offset: int
-    nbytes: int
-    dtype: str  # element type the storage holds ("uint8" for untyped storages)
-    key: str = ""
-    location: str = "cpu"  # a label only ("cuda:0"): no GPU is needed to read the bytes
-    byteorder: str = "little"
+    Equal and hashable by value, and immutable. A storage in a zip record may be made with
+    ``Storage.in_zip``: it knows where the record's local header is (``zip_local``) and reads
+    that header only when ``offset`` is first asked for, which raises ``CheckpointError`` if
+    the header is damaged.
+    """
+
+    __slots__ = ("path", "_offset", "nbytes", "dtype", "key", "location", "byteorder", "zip_local")
+
+    def __init__(self, path: str, offset: int | None, nbytes: int, dtype: str, key: str = "",
+                 location: str = "cpu", byteorder: str = "little", *,
+                 zip_local: tuple[int, str, int] | None = None) -> None:
+        if offset is None and zip_local is None:
+            raise TypeError("Storage needs an offset or the zip record that holds its bytes")
+        setter = object.__setattr__
+        setter(self, "path", path)
+        setter(self, "_offset", offset)
+        setter(self, "nbytes", nbytes)
+        setter(self, "dtype", dtype)  # element type the storage holds ("uint8" for untyped storages)
+        setter(self, "key", key)
+        setter(self, "location", location)  # a label only ("cuda:0"): no GPU is needed to read the bytes
+        setter(self, "byteorder", byteorder)
+        setter(self, "zip_local", zip_local)  # (local header offset, record name, archive end)
+
+    @classmethod
+    def in_zip(cls, path: str, header_offset: int, record_name: str, archive_end: int, nbytes: int,
+               dtype: str, key: str = "", location: str = "cpu", byteorder: str = "little") -> Storage:
+        """The bytes of zip record ``record_name``, whose local header is at ``header_offset``."""
+        return cls(path, None, nbytes, dtype, key, location, byteorder,
+                   zip_local=(header_offset, record_name, archive_end))
+
+    @property
+    def offset(self) -> int:
+        offset = self._offset
+        if offset is None:
+            from inspector.core.zipreader import local_data_offset
+
+            header_offset, record_name, archive_end = self.zip_local
+            offset = local_data_offset(self.path, header_offset, record_name, self.nbytes, archive_end)
+            object.__setattr__(self, "_offset", offset)
+        return offset
+
+    @property
+    def resolved_offset(self) -> int | None:
+        """``offset`` if it is known without reading the file, else None."""
+        return self._offset
+
+    def _identity(self) -> tuple:
+        where = self._offset if self.zip_local is None else self.zip_local
+        return (self.path, where, self.nbytes, self.dtype, self.key, self.location, self.byteorder)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._identity() == other._identity()
+
+    def __hash__(self) -> int:
+        return hash(self._identity())
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r} of a Storage")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r} of a Storage")
+
+    def __reduce__(self):
+        return _rebuild_storage, (self.path, self._offset, self.nbytes, self.dtype, self.key,
+                                  self.location, self.byteorder, self.zip_local)
+
+    def __repr__(self) -> str:
+        where = f"offset={self._offset}" if self._offset is not None else f"zip_local={self.zip_local!r}"
+        return (f"Storage(path={self.path!r}, {where}, nbytes={self.nbytes}, dtype={self.dtype!r}, "
+                f"key={self.key!r}, location={self.location!r}, byteorder={self.byteorder!r})")
 
 
-@dataclass(eq=False)
+def _rebuild_storage(path, offset, nbytes, dtype, key, location, byteorder, zip_local):
+    return Storage(path, offset, nbytes, dtype, key, location, byteorder, zip_local=zip_local)
+
+
 class TensorRef:
     """A tensor as the file describes it: geometry plus where its bytes live.
 
     ``storage`` is None for tensors without data (meta tensors, unreadable records).
-    ``storage_offset`` and ``stride`` count elements of ``dtype``.
+    ``storage_offset`` and ``stride`` count elements of ``dtype``. Compared by identity.
     """
 
-    dtype: str
-    shape: tuple[int, ...]
-    stride: tuple[int, ...]
-    storage: Storage | None
-    storage_offset: int = 0
-    role: str = "tensor"
-    requires_grad: bool = False
-    layout: str = "strided"  # "strided", "quantized", "sparse", "meta", ...
-    extra: dict[str, Any] = field(default_factory=dict)  # e.g. quantization scale/zero_point
+    __slots__ = ("dtype", "shape", "stride", "storage", "storage_offset", "role", "requires_grad",
+                 "layout", "extra")
+
+    def __init__(self, dtype: str, shape: tuple[int, ...], stride: tuple[int, ...],
+                 storage: Storage | None, storage_offset: int = 0, role: str = "tensor",
+                 requires_grad: bool = False, layout: str = "strided",
+                 extra: dict[str, Any] | None = None) -> None:
+        self.dtype = dtype
+        self.shape = shape
+        self.stride = stride
+        self.storage = storage
+        self.storage_offset = storage_offset
+        self.role = role
+        self.requires_grad = requires_grad
+        self.layout = layout  # "strided", "quantized", "sparse", "meta", ...
+        self.extra = {} if extra is None else extra  # e.g. quantization scale/zero_point
+
+    def __repr__(self) -> str:
+        return (f"TensorRef(dtype={self.dtype!r}, shape={self.shape!r}, stride={self.stride!r}, "
+                f"storage={self.storage!r}, storage_offset={self.storage_offset!r}, role={self.role!r}, "
+                f"requires_grad={self.requires_grad!r}, layout={self.layout!r}, extra={self.extra!r})")
 
     @property
     def numel(self) -> int:
@@ -79,52 +157,108 @@ class TensorRef:
         raise TypeError("TensorRef cannot be rebuilt from a pickle")
 
 
-@dataclass(eq=False)
 class PickledObject:
-    """An instance of a class that was never imported: its name plus the data given to it."""
+    """An instance of a class that was never imported: its name plus the data given to it.
 
-    class_name: str  # "module.QualName"
-    args: tuple = ()
-    state: Any = None  # what BUILD / __setstate__ received
-    items: list = field(default_factory=list)  # APPEND(S) onto the object
-    dict_items: list = field(default_factory=list)  # SETITEM(S) onto the object
+    Compared by identity. Subclasses without ``__slots__`` get a ``__dict__``.
+    """
+
+    __slots__ = ("class_name", "args", "state", "items", "dict_items")
+
+    def __init__(self, class_name: str, args: tuple = (), state: Any = None,
+                 items: list | None = None, dict_items: list | None = None) -> None:
+        self.class_name = class_name  # "module.QualName"
+        self.args = args
+        self.state = state  # what BUILD / __setstate__ received
+        self.items = [] if items is None else items  # APPEND(S) onto the object
+        self.dict_items = [] if dict_items is None else dict_items  # SETITEM(S) onto the object
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__qualname__}(class_name={self.class_name!r}, args={self.args!r}, "
+                f"state={self.state!r}, items={self.items!r}, dict_items={self.dict_items!r})")
 
     def __setstate__(self, state):
         raise TypeError("PickledObject cannot be rebuilt from a pickle")
 
 
-@dataclass(eq=False)
 class ModuleObject:
     """A pickled ``nn.Module`` or TorchScript module, flattened the way ``state_dict()`` is.
 
     ``state_dict`` keys are the dotted names ``model.state_dict()`` would list, in its order.
     ``submodule_classes`` maps each dotted module prefix ("" for the root) to its class name.
+    Compared by identity.
     """
 
-    class_name: str
-    state_dict: dict[str, TensorRef]
-    submodule_classes: dict[str, str] = field(default_factory=dict)
-    attributes: dict[str, Any] = field(default_factory=dict)  # other values, e.g. training
+    __slots__ = ("class_name", "state_dict", "submodule_classes", "attributes")
+
+    def __init__(self, class_name: str, state_dict: dict[str, TensorRef],
+                 submodule_classes: dict[str, str] | None = None,
+                 attributes: dict[str, Any] | None = None) -> None:
+        self.class_name = class_name
+        self.state_dict = state_dict
+        self.submodule_classes = {} if submodule_classes is None else submodule_classes
+        self.attributes = {} if attributes is None else attributes  # other values, e.g. training
+
+    def __repr__(self) -> str:
+        return (f"ModuleObject(class_name={self.class_name!r}, state_dict={self.state_dict!r}, "
+                f"submodule_classes={self.submodule_classes!r}, attributes={self.attributes!r})")
 
     def __setstate__(self, state):
         raise TypeError("ModuleObject cannot be rebuilt from a pickle")
 
 
-@dataclass(frozen=True)
 class Truncated:
-    """Marks where a value was cut short (too deep, too many nodes, unreadable)."""
+    """Marks where a value was cut short (too deep, too many nodes, unreadable).
 
-    reason: str
+    Immutable; equal and hashable by value (subclasses add their fields to ``_identity``).
+    """
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        object.__setattr__(self, "reason", reason)
+
+    def _identity(self) -> tuple:
+        return (self.reason,)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._identity() == other._identity()
+
+    def __hash__(self) -> int:
+        return hash(self._identity())
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r} of a {type(self).__name__}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r} of a {type(self).__name__}")
+
+    def __reduce__(self):
+        return type(self), self._identity()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__qualname__}({', '.join(map(repr, self._identity()))})"
 
 
-@dataclass(eq=False)
 class Checkpoint:
-    path: str
-    format: str  # torch-zip|torch-legacy|torchscript|safetensors|hf-sharded|dcp|pickle
-    root: Any
-    globals: list[str] = field(default_factory=list)  # every global the file references
-    warnings: list[str] = field(default_factory=list)
-    metadata: dict[str, Any] = field(default_factory=dict)  # format facts (byteorder, ...)
+    """What a reader made of one file or folder. Compared by identity."""
+
+    __slots__ = ("path", "format", "root", "globals", "warnings", "metadata")
+
+    def __init__(self, path: str, format: str, root: Any, globals: list[str] | None = None,
+                 warnings: list[str] | None = None, metadata: dict[str, Any] | None = None) -> None:
+        self.path = path
+        self.format = format  # torch-zip|torch-legacy|torchscript|safetensors|hf-sharded|dcp|pickle
+        self.root = root
+        self.globals = [] if globals is None else globals  # every global the file references
+        self.warnings = [] if warnings is None else warnings
+        self.metadata = {} if metadata is None else metadata  # format facts (byteorder, ...)
+
+    def __repr__(self) -> str:
+        return (f"Checkpoint(path={self.path!r}, format={self.format!r}, root={self.root!r}, "
+                f"globals={self.globals!r}, warnings={self.warnings!r}, metadata={self.metadata!r})")
 
     def iter_tensors(self) -> Iterator[tuple[TensorPath, TensorRef]]:
         """Every tensor with its path, per the ``info --json`` contract."""

@@ -21,6 +21,7 @@ READ_AHEAD = 1 << 16
 MAX_MEMO = 10_000_000
 MAX_KEY_DEPTH = 32
 _UINT32 = struct.Struct("<I").unpack
+_UINT16 = struct.Struct("<H").unpack
 
 
 class PickleExhausted(Exception):
@@ -194,7 +195,12 @@ class BoundedOpcodes:
         return self._source.pos if isinstance(self._source, BoundedSource) else self._source.tell()
 
     def load(self) -> Any:
-        """``pickle._Unpickler.load`` reading the source directly (no frame buffering)."""
+        """``pickle._Unpickler.load`` reading the source directly (no frame buffering).
+
+        The commonest opcodes of torch pickles run inline (a call per opcode is most of the
+        time spent here); each inline copy does exactly what its dispatch handler does, and
+        the plain loop runs instead if a subclass replaced any of those handlers.
+        """
         self.read = self._file_read
         self.readline = self._file_readline
         self.readinto = None
@@ -202,16 +208,53 @@ class BoundedOpcodes:
         self.stack = []
         self.append = self.stack.append
         self.proto = 0
-        read = self.read
-        dispatch = self.dispatch
         try:
-            while True:
-                key = read(1)
-                if not key:
-                    raise EOFError
-                dispatch[key[0]](self)
+            if all(self.dispatch.get(op) is handler for op, handler in _INLINED.items()):
+                self._inline_loop()
+            else:
+                self._plain_loop()
         except pickle._Stop as stop:
             return stop.value
+
+    def _plain_loop(self) -> None:
+        read = self.read
+        dispatch = self.dispatch
+        while True:
+            key = read(1)
+            if not key:
+                raise EOFError
+            dispatch[key[0]](self)
+
+    def _inline_loop(self) -> None:
+        # MARK and pop_mark rebind self.stack and self.append: never cache them here.
+        read = self.read
+        dispatch = self.dispatch
+        memo = self.memo
+        while True:
+            key = read(1)
+            if not key:
+                raise EOFError
+            op = key[0]
+            if op == _LONG_BINPUT:
+                if len(memo) >= MAX_MEMO:
+                    raise pickle.UnpicklingError("the pickle's memo grows beyond any real checkpoint")
+                memo[_UINT32(read(4))[0]] = self.stack[-1]
+            elif op == _BINGET:
+                index = read(1)[0]
+                try:
+                    self.append(memo[index])
+                except KeyError:
+                    raise pickle.UnpicklingError(f"Memo value not found at index {index}") from None
+            elif op == _BININT2:
+                self.append(_UINT16(read(2))[0])
+            elif op == _MARK:
+                self.metastack.append(self.stack)
+                self.stack = []
+                self.append = self.stack.append
+            elif op == _BININT1:
+                self.append(read(1)[0])
+            else:
+                dispatch[op](self)
 
 
 def install_bounded_opcodes(dispatch: dict[int, Callable[..., None]]) -> dict[int, Callable[..., None]]:
@@ -225,3 +268,15 @@ def install_bounded_opcodes(dispatch: dict[int, Callable[..., None]]) -> dict[in
     }
     dispatch.update((opcode[0], handler) for opcode, handler in handlers.items())
     return dispatch
+
+
+_LONG_BINPUT, _BINGET, _BININT1, _BININT2, _MARK = (
+    pickle.LONG_BINPUT[0], pickle.BINGET[0], pickle.BININT1[0], pickle.BININT2[0], pickle.MARK[0])
+# The handlers ``BoundedOpcodes._inline_loop`` copies inline, by opcode.
+_INLINED = {
+    _LONG_BINPUT: BoundedOpcodes.load_long_binput,
+    _BINGET: pickle._Unpickler.load_binget,
+    _BININT1: pickle._Unpickler.load_binint1,
+    _BININT2: pickle._Unpickler.load_binint2,
+    _MARK: pickle._Unpickler.load_mark,
+}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable, Generator, TypeVar
 
 T = TypeVar("T")
@@ -11,15 +10,37 @@ T = TypeVar("T")
 Job = Generator["Progress", None, T]
 
 
-@dataclass(frozen=True)
 class Progress:
-    done: int
-    total: int  # 0 when unknown
-    message: str = ""
+    """One report: ``done`` of ``total`` (0 when unknown). Immutable, equal by value."""
+
+    __slots__ = ("done", "total", "message")
+
+    def __init__(self, done: int, total: int, message: str = "") -> None:
+        setter = object.__setattr__
+        setter(self, "done", done)
+        setter(self, "total", total)  # 0 when unknown
+        setter(self, "message", message)
 
     @property
     def fraction(self) -> float:
         return self.done / self.total if self.total else 0.0
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.done, self.total, self.message) == (other.done, other.total, other.message)
+
+    def __hash__(self) -> int:
+        return hash((self.done, self.total, self.message))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r} of a Progress")
+
+    def __reduce__(self):
+        return Progress, (self.done, self.total, self.message)
+
+    def __repr__(self) -> str:
+        return f"Progress(done={self.done!r}, total={self.total!r}, message={self.message!r})"
 
 
 def run_job(job: Job[T], on_progress: Callable[[Progress], object] | None = None) -> T:

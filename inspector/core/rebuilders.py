@@ -9,7 +9,6 @@ the call as an inert ``PickledObject`` instead.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from inspector.core import dtypes
@@ -31,11 +30,17 @@ class DtypeName(str):
         return self.split(".", 1)[1]
 
 
-@dataclass(frozen=True)
 class UnreadableStorage(Truncated):
     """A storage the file declares (so its dtype is known) whose bytes cannot be used."""
 
-    dtype: str = "uint8"
+    __slots__ = ("dtype",)
+
+    def __init__(self, reason: str, dtype: str = "uint8") -> None:
+        super().__init__(reason)
+        object.__setattr__(self, "dtype", dtype)
+
+    def _identity(self) -> tuple:
+        return (self.reason, self.dtype)
 
 
 class GlobalReference(PickledObject):

@@ -13,7 +13,6 @@ import io
 import pickle
 import struct
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from inspector.core import rebuilders
@@ -26,20 +25,41 @@ from inspector.core.rebuilders import GlobalReference
 MAX_NOTES = 20
 
 
-@dataclass
 class LoadedPickle:
-    value: Any
-    globals: list[str]
-    warnings: list[str] = field(default_factory=list)
-    end: int = 0  # offset just past the STOP opcode
-    tensors: list[TensorRef] = field(default_factory=list)  # every tensor the rebuilders made
+    """What ``restricted_load`` made of a pickle; equal when all fields are."""
+
+    __slots__ = ("value", "globals", "warnings", "end", "tensors")
+    __hash__ = None  # mutable, compared by value
+
+    def __init__(self, value: Any, globals: list[str], warnings: list[str] | None = None,
+                 end: int = 0, tensors: list[TensorRef] | None = None) -> None:
+        self.value = value
+        self.globals = globals
+        self.warnings = [] if warnings is None else warnings
+        self.end = end  # offset just past the STOP opcode
+        self.tensors = [] if tensors is None else tensors  # every tensor the rebuilders made
+
+    def _fields(self) -> tuple:
+        return (self.value, self.globals, self.warnings, self.end, self.tensors)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __repr__(self) -> str:
+        return (f"LoadedPickle(value={self.value!r}, globals={self.globals!r}, "
+                f"warnings={self.warnings!r}, end={self.end!r}, tensors={self.tensors!r})")
 
 
-@dataclass(eq=False)
 class AllowedGlobal(GlobalReference):
     """A global we implement ourselves; calling it runs our pure-data function."""
 
-    function: Callable[..., Any] | None = None
+    def __init__(self, class_name: str, args: tuple = (), state: Any = None,
+                 items: list | None = None, dict_items: list | None = None,
+                 function: Callable[..., Any] | None = None) -> None:
+        super().__init__(class_name, args, state, items, dict_items)
+        self.function = function
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.function(*args, **kwargs)

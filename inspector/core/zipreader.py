@@ -4,14 +4,17 @@ The central directory lists records; each record's data offset comes from its LO
 header (30 bytes + name + extra), as torch computes it. CRCs and flag bits are ignored
 like torch does. Anomalies become warnings; only a missing end record or a record that
 runs past the end of the archive is an error.
+
+Opening an archive reads only its central directory. A storage record's local header is
+read when its values are first needed (``local_data_offset``): a checkpoint with thousands
+of records then opens without touching pages all over a multi-gigabyte file.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import struct
-import zlib
-from dataclasses import dataclass
 
 from inspector.core.errors import CheckpointError
 
@@ -27,13 +30,35 @@ MAX_CENTRAL_BYTES = 1 << 30
 MAX_INFLATED = 256 << 20  # torch never compresses records; a compressed one is suspect
 
 
-@dataclass(frozen=True)
 class ZipRecord:
-    name: str
-    header_offset: int  # relative to the archive start
-    compressed_size: int
-    size: int
-    compress_type: int
+    """One central directory entry; ``name_length`` counts the bytes of the stored name."""
+
+    __slots__ = ("name", "header_offset", "compressed_size", "size", "compress_type", "name_length")
+
+    def __init__(self, name: str, header_offset: int, compressed_size: int, size: int,
+                 compress_type: int, name_length: int | None = None) -> None:
+        self.name = name
+        self.header_offset = header_offset  # relative to the archive start
+        self.compressed_size = compressed_size
+        self.size = size
+        self.compress_type = compress_type
+        self.name_length = len(name.encode("utf-8")) if name_length is None else name_length
+
+    def _fields(self) -> tuple:
+        return (self.name, self.header_offset, self.compressed_size, self.size, self.compress_type)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return (f"ZipRecord(name={self.name!r}, header_offset={self.header_offset}, "
+                f"compressed_size={self.compressed_size}, size={self.size}, "
+                f"compress_type={self.compress_type})")
 
 
 class ZipArchive:
@@ -80,6 +105,18 @@ class ZipArchive:
     def size(self, name: str) -> int:
         return self._records[name].size
 
+    def locate(self, name: str) -> tuple[int, int, int]:
+        """(absolute local header offset, compressed size, compress type), reading nothing.
+
+        A record that cannot fit even with an empty local extra field is truncated now;
+        the rest of the local header is checked by ``local_data_offset`` when it is read.
+        """
+        entry = self._records[name]
+        start = self.base + entry.header_offset
+        if start + LOCAL.size + entry.name_length + entry.compressed_size > self.end:
+            raise CheckpointError(f"{_name(self.path)} is truncated: record {entry.name} runs past the end")
+        return start, entry.compressed_size, entry.compress_type
+
     def read(self, name: str, max_bytes: int) -> bytes:
         """The record's bytes, inflated if needed; refuses records above ``max_bytes``."""
         offset, stored_size, compress_type = self.record(name)
@@ -102,6 +139,8 @@ class ZipArchive:
         return data
 
     def _inflate(self, name: str, offset: int, stored_size: int, max_bytes: int) -> bytes:
+        import zlib  # torch writes records stored: most archives never need it
+
         max_bytes = min(max_bytes, MAX_INFLATED)
         try:
             return self._inflate_capped(name, offset, stored_size, max_bytes)
@@ -109,6 +148,8 @@ class ZipArchive:
             raise CheckpointError(f"{name} in {_name(self.path)} is damaged: its compressed data is invalid") from None
 
     def _inflate_capped(self, name: str, offset: int, stored_size: int, max_bytes: int) -> bytes:
+        import zlib
+
         inflater = zlib.decompressobj(-15)
         out = bytearray()
         position, end = offset, offset + stored_size
@@ -122,22 +163,11 @@ class ZipArchive:
 
     def _local_data_offset(self, entry: ZipRecord) -> int:
         start = self.base + entry.header_offset
-        if start + LOCAL.size > self.end:
-            raise CheckpointError(f"{_name(self.path)} is truncated or damaged: record {entry.name} starts past the end")
-        expected_name = entry.name.encode("utf-8")
-        header = self._pread(start, min(LOCAL.size + len(expected_name), self.end - start))
-        if len(header) < LOCAL.size or header[:4] != b"PK\x03\x04":
-            raise CheckpointError(f"{_name(self.path)} is damaged: no local header for {entry.name}")
-        name_length, extra_length = struct.unpack_from("<2H", header, LOCAL.size - 4)
-        local_name = header[LOCAL.size:LOCAL.size + name_length]
-        if len(local_name) < name_length:
-            local_name = self._pread(start + LOCAL.size, name_length)
-        if local_name != expected_name:
+        local_name, data_offset = _read_local_header(self._fd, self.path, start, entry.name,
+                                                     entry.compressed_size, self.end)
+        if local_name != entry.name.encode("utf-8"):
             shown = local_name.decode("utf-8", "replace")
             self.warnings.append(f"zip record {entry.name!r} is named {shown!r} in its local header")
-        data_offset = start + LOCAL.size + name_length + extra_length
-        if data_offset + entry.compressed_size > self.end:
-            raise CheckpointError(f"{_name(self.path)} is truncated: record {entry.name} runs past the end")
         return data_offset
 
     # --- central directory ---------------------------------------------------------------
@@ -198,7 +228,7 @@ def _parse_entry(directory: bytes, position: int) -> tuple[ZipRecord, int]:
     extra = directory[start + name_length:start + name_length + extra_length]
     size, compressed, header_offset = _apply_zip64(extra, size, compressed, header_offset)
     end = start + name_length + extra_length + comment_length
-    return ZipRecord(name, header_offset, compressed, size, method), end
+    return ZipRecord(name, header_offset, compressed, size, method, name_length), end
 
 
 def _apply_zip64(extra: bytes, size: int, compressed: int, header_offset: int) -> tuple[int, int, int]:
@@ -218,6 +248,54 @@ def _apply_zip64(extra: bytes, size: int, compressed: int, header_offset: int) -
         if header_offset == 0xFFFFFFFF and values:
             header_offset = values.pop(0)
     return size, compressed, header_offset
+
+
+def local_data_offset(path: str, header_offset: int, name: str, size: int, end: int) -> int:
+    """Data offset of the record ``name`` whose local header is at ``header_offset`` of ``path``.
+
+    ``end`` bounds the archive in the file. Unlike ``ZipArchive.record``, a local name that
+    differs from the directory's is an error here: the caller is about to read values.
+    """
+    try:  # O_NONBLOCK: a FIFO put in the file's place must not wait for a writer
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as error:
+        raise CheckpointError(f"cannot open {path}: {error.strerror}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise CheckpointError(f"{path} is not a regular file")
+        local_name, data_offset = _read_local_header(fd, path, header_offset, name, size, end)
+    except OSError as error:
+        raise CheckpointError(f"cannot read {path}: {error.strerror}") from None
+    finally:
+        os.close(fd)
+    if local_name != name.encode("utf-8"):
+        shown = local_name.decode("utf-8", "replace")
+        raise CheckpointError(f"{_name(path)} is damaged: zip record {name!r} is named {shown!r} "
+                              "in its local header")
+    return data_offset
+
+
+def _read_local_header(fd: int, path: str, start: int, name: str, size: int,
+                       end: int) -> tuple[bytes, int]:
+    """(name in the local header, data offset) of the record whose header is at ``start``."""
+    if start + LOCAL.size > end:
+        raise CheckpointError(f"{_name(path)} is truncated or damaged: record {name} starts past the end")
+    expected_length = len(name.encode("utf-8"))
+    header = os.pread(fd, min(LOCAL.size + expected_length, end - start), start)
+    if len(header) < LOCAL.size or header[:4] != b"PK\x03\x04":
+        raise CheckpointError(f"{_name(path)} is damaged: no local header for {name}")
+    name_length, extra_length = struct.unpack_from("<2H", header, LOCAL.size - 4)
+    local_name = header[LOCAL.size:LOCAL.size + name_length]
+    if len(local_name) < name_length:
+        if start + LOCAL.size + name_length > end:
+            raise CheckpointError(f"{_name(path)} is truncated: record {name} runs past the end")
+        local_name = os.pread(fd, name_length, start + LOCAL.size)
+        if len(local_name) != name_length:
+            raise CheckpointError(f"{_name(path)} is truncated: short read at byte {start}")
+    data_offset = start + LOCAL.size + name_length + extra_length
+    if data_offset + size > end:
+        raise CheckpointError(f"{_name(path)} is truncated: record {name} runs past the end")
+    return local_name, data_offset
 
 
 def _name(path: str) -> str:

@@ -49,8 +49,8 @@ class _Encoder(pickle.Pickler):
             return _tensor_ref, (obj.dtype, obj.shape, obj.stride, obj.storage, obj.storage_offset,
                                  obj.role, obj.requires_grad, obj.layout, obj.extra)
         if kind is Storage:
-            return _storage, (obj.path, obj.offset, obj.nbytes, obj.dtype, obj.key, obj.location,
-                              obj.byteorder)
+            return _storage, (obj.path, obj.resolved_offset, obj.nbytes, obj.dtype, obj.key,
+                              obj.location, obj.byteorder, obj.zip_local)  # never reads the file
         if kind is PickledObject:
             return _pickled_object, (obj.class_name, obj.args, obj.state, obj.items, obj.dict_items)
         if kind is ModuleObject:
@@ -91,8 +91,11 @@ def _tensor_ref(dtype, shape, stride, storage, storage_offset, role, requires_gr
                      requires_grad, layout, extra)
 
 
-def _storage(path, offset, nbytes, dtype, key, location, byteorder):
-    return Storage(path, offset, nbytes, dtype, key, location, byteorder)
+def _storage(path, offset, nbytes, dtype, key, location, byteorder, zip_local=None):
+    if zip_local is not None:
+        header_offset, record_name, archive_end = zip_local
+        zip_local = (int(header_offset), str(record_name), int(archive_end))
+    return Storage(path, offset, nbytes, dtype, key, location, byteorder, zip_local=zip_local)
 
 
 def _pickled_object(class_name, args, state, items, dict_items):

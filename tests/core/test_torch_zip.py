@@ -244,3 +244,70 @@ def test_opening_a_big_file_reads_only_the_pickle(tmp_path_factory):
     assert elapsed < 1.0  # typically ~60 ms; generous for a loaded CI machine
     assert all(isinstance(t, TensorRef) and t.storage.nbytes == 256 for _, t in checkpoint.iter_tensors())
     assert os.path.getsize(path) > 2000 * 256
+
+
+def _record_header(path: str, name_end: str) -> tuple[str, int]:
+    import zipfile
+    with zipfile.ZipFile(path) as archive:
+        info = next(info for info in archive.infolist() if info.filename.endswith(name_end))
+        return info.filename, info.header_offset
+
+
+def test_opening_reads_no_local_header(saved, monkeypatch):
+    reads = []
+    real_pread = os.pread
+    monkeypatch.setattr(os, "pread", lambda fd, size, offset: reads.append(offset) or real_pread(fd, size, offset))
+    checkpoint = run_job(torch_zip.read(saved))
+    tensors = [tensor for _, tensor in checkpoint.iter_tensors() if tensor.storage is not None]
+    assert len(reads) < 10 and all(tensor.storage.resolved_offset is None for tensor in tensors)
+    monkeypatch.undo()
+    base = checkpoint.root["base"]
+    name, header_offset = _record_header(saved, f"/data/{base.storage.key}")
+    assert base.storage.zip_local[:2] == (header_offset, name)
+    assert _raw_bytes(saved, base.storage) == bytes(torch.arange(60, dtype=torch.float32).numpy())
+    assert base.storage.resolved_offset == base.storage.offset
+
+
+def _patch_local_header(saved: str, target: str, name_end: str, patch) -> None:
+    name, header_offset = _record_header(saved, name_end)
+    data = bytearray(open(saved, "rb").read())
+    patch(data, header_offset, name)
+    open(target, "wb").write(bytes(data))
+
+
+@pytest.mark.parametrize("damage", ["signature", "name"])
+def test_damaged_local_header_fails_when_values_are_read(saved, tmp_path, damage):
+    from inspector.core.values import read_array
+    key = run_job(torch_zip.read(saved)).root["base"].storage.key
+    broken = str(tmp_path / "local.pt")
+
+    def patch(data, at, name):
+        if damage == "signature":
+            data[at:at + 4] = b"XXXX"
+        else:
+            data[at + 30 + len(name) - 1] ^= 0x20  # the last letter of the local name
+
+    _patch_local_header(saved, broken, f"/data/{key}", patch)
+    checkpoint = run_job(torch_zip.read(broken))  # opening reads no local header
+    assert checkpoint.root["base"].storage is not None
+    with pytest.raises(CheckpointError, match="no local header" if damage == "signature" else "named"):
+        read_array(checkpoint.root["base"])
+    assert read_array(checkpoint.root["tied.a"]).shape == (5, 3)
+
+
+def test_record_past_the_end_is_truncated_at_open(saved, tmp_path):
+    import struct
+    import zipfile
+    key = run_job(torch_zip.read(saved)).root["base"].storage.key
+    with zipfile.ZipFile(saved) as archive:
+        info = next(info for info in archive.infolist() if info.filename.endswith(f"/data/{key}"))
+        directory_at = archive.start_dir
+    data = bytearray(open(saved, "rb").read())
+    entry = data.index(b"PK\x01\x02", directory_at)
+    while struct.unpack_from("<L", data, entry + 42)[0] != info.header_offset:
+        entry = data.index(b"PK\x01\x02", entry + 4)
+    struct.pack_into("<L", data, entry + 20, 1 << 31)  # compressed size: 2 GB
+    broken = str(tmp_path / "past.pt")
+    open(broken, "wb").write(bytes(data))
+    with pytest.raises(CheckpointError, match="truncated"):
+        run_job(torch_zip.read(broken))

@@ -58,3 +58,13 @@ def test_streams_naming_other_globals_are_refused(name):
 def test_garbage_is_a_transfer_error():
     with pytest.raises(TransferError):
         decode(pickle.dumps([1, 2])[:-3])
+
+
+def test_a_zip_storage_travels_without_reading_its_local_header(checkpoint_files):
+    checkpoint = open_checkpoint(checkpoint_files["general.pt"])
+    storages = [tensor.storage for _, tensor in checkpoint.iter_tensors() if tensor.storage is not None]
+    assert storages and all(storage.resolved_offset is None for storage in storages)
+    copies = [tensor.storage for _, tensor in decode(encode(checkpoint)).iter_tensors()
+              if tensor.storage is not None]
+    assert copies == storages and all(copy.resolved_offset is None for copy in copies)
+    assert [copy.offset for copy in copies] == [storage.offset for storage in storages]

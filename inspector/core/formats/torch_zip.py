@@ -1,6 +1,7 @@
 """torch.save zip archives (torch >= 1.6): only ``data.pkl`` is parsed, no record is read.
 
-Every storage becomes a ``Storage`` pointing at its record's bytes in the file; every
+Every storage becomes a ``Storage`` pointing at its record in the file (the record's local
+header is read only when values are, see ``zipreader.local_data_offset``); every
 tensor's geometry is checked against its storage, and a tensor that would read outside
 it loses its storage (``extra["problem"]`` says why) so its values are never read.
 """
@@ -115,14 +116,14 @@ class StorageResolver:
         name = self.data_dir + key
         if name not in self.names:
             return UnreadableStorage(f"the record {name} of storage {key} is missing", dtype)
-        offset, size, compress_type = self.archive.record(name)
+        header_offset, size, compress_type = self.archive.locate(name)
         if compress_type != STORED:
             return UnreadableStorage(f"the record {name} is compressed; its values are not read", dtype)
         if not isinstance(numel, int) or numel * itemsize(dtype) != size:
             self.warnings.append(f"record {name} holds {size} bytes but its storage declares "
                                  f"{numel} {dtype} elements")
-        return Storage(path=self.archive.path, offset=offset, nbytes=size, dtype=dtype, key=key,
-                       location=location, byteorder=self.byteorder)
+        return Storage.in_zip(self.archive.path, header_offset, name, self.archive.end, size, dtype,
+                              key, location, self.byteorder)
 
 
 def validate_tensors(tensors: list[TensorRef]) -> list[str]:
