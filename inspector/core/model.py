@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from inspector.core.dtypes import itemsize
+from inspector.core.value_object import ValueObject
 
 ROLES = ("parameter", "buffer", "optimizer-state", "tensor")
 
@@ -18,7 +19,7 @@ PathElement = str | int
 TensorPath = tuple[PathElement, ...]
 
 
-class Storage:
+class Storage(ValueObject):
     """Raw bytes of one storage, found at ``offset`` in the file at ``path``.
 
     Equal and hashable by value, and immutable. A storage in a zip record may be made with
@@ -67,23 +68,9 @@ class Storage:
         """``offset`` if it is known without reading the file, else None."""
         return self._offset
 
-    def _identity(self) -> tuple:
+    def _fields(self) -> tuple:
         where = self._offset if self.zip_local is None else self.zip_local
         return (self.path, where, self.nbytes, self.dtype, self.key, self.location, self.byteorder)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._identity() == other._identity()
-
-    def __hash__(self) -> int:
-        return hash(self._identity())
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r} of a Storage")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r} of a Storage")
 
     def __reduce__(self):
         return _rebuild_storage, (self.path, self._offset, self.nbytes, self.dtype, self.key,
@@ -207,7 +194,7 @@ class ModuleObject:
         raise TypeError("ModuleObject cannot be rebuilt from a pickle")
 
 
-class Truncated:
+class Truncated(ValueObject):
     """Marks where a value was cut short (too deep, too many nodes, unreadable).
 
     Immutable; equal and hashable by value (subclasses add their fields to ``_identity``).
@@ -218,28 +205,14 @@ class Truncated:
     def __init__(self, reason: str) -> None:
         object.__setattr__(self, "reason", reason)
 
-    def _identity(self) -> tuple:
+    def _fields(self) -> tuple:
         return (self.reason,)
 
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._identity() == other._identity()
-
-    def __hash__(self) -> int:
-        return hash(self._identity())
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r} of a {type(self).__name__}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r} of a {type(self).__name__}")
-
     def __reduce__(self):
-        return type(self), self._identity()
+        return type(self), self._fields()
 
     def __repr__(self) -> str:
-        return f"{type(self).__qualname__}({', '.join(map(repr, self._identity()))})"
+        return f"{type(self).__qualname__}({', '.join(map(repr, self._fields()))})"
 
 
 class Checkpoint:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Callable, Generator, TypeVar
 
+from inspector.core.value_object import ValueObject
+
 T = TypeVar("T")
 
 # A long job is a generator that yields Progress and returns its result.
 Job = Generator["Progress", None, T]
 
 
-class Progress:
+class Progress(ValueObject):
     """One report: ``done`` of ``total`` (0 when unknown). Immutable, equal by value."""
 
     __slots__ = ("done", "total", "message")
@@ -25,16 +27,8 @@ class Progress:
     def fraction(self) -> float:
         return self.done / self.total if self.total else 0.0
 
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return (self.done, self.total, self.message) == (other.done, other.total, other.message)
-
-    def __hash__(self) -> int:
-        return hash((self.done, self.total, self.message))
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field {name!r} of a Progress")
+    def _fields(self) -> tuple:
+        return (self.done, self.total, self.message)
 
     def __reduce__(self):
         return Progress, (self.done, self.total, self.message)

@@ -39,7 +39,7 @@ class UnreadableStorage(Truncated):
         super().__init__(reason)
         object.__setattr__(self, "dtype", dtype)
 
-    def _identity(self) -> tuple:
+    def _fields(self) -> tuple:
         return (self.reason, self.dtype)
 
 

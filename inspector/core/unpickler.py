@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from inspector.core import rebuilders
 from inspector.core.errors import CheckpointError
+from inspector.core.value_object import EqualByFields
 from inspector.core.model import PickledObject, TensorRef, Truncated
 from inspector.core.pickle_input import (BoundedOpcodes, BoundedSource, PickleExhausted, describe,
                                          install_bounded_opcodes, map_global_name, safe_key)
@@ -25,7 +26,7 @@ from inspector.core.rebuilders import GlobalReference
 MAX_NOTES = 20
 
 
-class LoadedPickle:
+class LoadedPickle(EqualByFields):
     """What ``restricted_load`` made of a pickle; equal when all fields are."""
 
     __slots__ = ("value", "globals", "warnings", "end", "tensors")
@@ -41,11 +42,6 @@ class LoadedPickle:
 
     def _fields(self) -> tuple:
         return (self.value, self.globals, self.warnings, self.end, self.tensors)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._fields() == other._fields()
 
     def __repr__(self) -> str:
         return (f"LoadedPickle(value={self.value!r}, globals={self.globals!r}, "

@@ -17,6 +17,7 @@ import stat
 import struct
 
 from inspector.core.errors import CheckpointError
+from inspector.core.value_object import EqualByFields
 
 STORED, DEFLATED = 0, 8
 EOCD = struct.Struct("<4s4H2LH")
@@ -30,7 +31,7 @@ MAX_CENTRAL_BYTES = 1 << 30
 MAX_INFLATED = 256 << 20  # torch never compresses records; a compressed one is suspect
 
 
-class ZipRecord:
+class ZipRecord(EqualByFields):
     """One central directory entry; ``name_length`` counts the bytes of the stored name."""
 
     __slots__ = ("name", "header_offset", "compressed_size", "size", "compress_type", "name_length")
@@ -46,14 +47,6 @@ class ZipRecord:
 
     def _fields(self) -> tuple:
         return (self.name, self.header_offset, self.compressed_size, self.size, self.compress_type)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._fields() == other._fields()
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
 
     def __repr__(self) -> str:
         return (f"ZipRecord(name={self.name!r}, header_offset={self.header_offset}, "
