@@ -20,8 +20,9 @@ MAX_LINE = 1 << 24
 READ_AHEAD = 1 << 16
 MAX_MEMO = 10_000_000
 MAX_KEY_DEPTH = 32
-_UINT32 = struct.Struct("<I").unpack
-_UINT16 = struct.Struct("<H").unpack
+_UINT32_AT = struct.Struct("<I").unpack_from
+_UINT16_AT = struct.Struct("<H").unpack_from
+_INT32_AT = struct.Struct("<i").unpack_from
 
 
 class PickleExhausted(Exception):
@@ -166,7 +167,7 @@ class BoundedOpcodes:
         memo = self.memo
         if len(memo) >= MAX_MEMO:
             raise pickle.UnpicklingError("the pickle's memo grows beyond any real checkpoint")
-        memo[_UINT32(self.read(4))[0]] = self.stack[-1]
+        memo[struct.unpack("<I", self.read(4))[0]] = self.stack[-1]
 
     def load_put(self) -> None:
         self._memo_store(int(self.readline()[:-1]))
@@ -209,10 +210,10 @@ class BoundedOpcodes:
         self.append = self.stack.append
         self.proto = 0
         try:
-            if all(self.dispatch.get(op) is handler for op, handler in _INLINED.items()):
-                self._inline_loop()
-            else:
+            if self._data is None or not _handlers_are_inlined(self.dispatch):
                 self._plain_loop()
+            else:
+                self._buffer_loop(self._data)
         except pickle._Stop as stop:
             return stop.value
 
@@ -225,36 +226,96 @@ class BoundedOpcodes:
                 raise EOFError
             dispatch[key[0]](self)
 
-    def _inline_loop(self) -> None:
-        # MARK and pop_mark rebind self.stack and self.append: never cache them here.
-        read = self.read
+    def _buffer_loop(self, data: bytes) -> None:
+        """Index ``data`` directly for the inlined opcodes; the rest run their handlers on
+        the source, positioned where their arguments start.
+
+        ``stack`` and ``append`` are local copies of ``self.stack`` and ``self.append``:
+        every inline rebinding updates both, and they are read back after each handler
+        (MARK and pop_mark rebind them).
+        """
+        source = self._source
         dispatch = self.dispatch
+        metastack = self.metastack
         memo = self.memo
-        while True:
-            key = read(1)
-            if not key:
-                raise EOFError
-            op = key[0]
-            if op == _LONG_BINPUT:
-                if len(memo) >= MAX_MEMO:
-                    raise pickle.UnpicklingError("the pickle's memo grows beyond any real checkpoint")
-                memo[_UINT32(read(4))[0]] = self.stack[-1]
-            elif op == _BINGET:
-                index = read(1)[0]
-                try:
-                    self.append(memo[index])
-                except KeyError:
-                    raise pickle.UnpicklingError(f"Memo value not found at index {index}") from None
-            elif op == _BININT2:
-                self.append(_UINT16(read(2))[0])
-            elif op == _MARK:
-                self.metastack.append(self.stack)
-                self.stack = []
-                self.append = self.stack.append
-            elif op == _BININT1:
-                self.append(read(1)[0])
-            else:
-                dispatch[op](self)
+        stack = self.stack
+        append = self.append
+        unpack_u32, unpack_u16, unpack_i32 = _UINT32_AT, _UINT16_AT, _INT32_AT
+        memo_can_overflow = len(data) > MAX_MEMO  # each memo entry costs at least a byte
+        end = len(data)
+        pos = source.tell()
+        try:
+            while True:
+                op = data[pos]
+                pos += 1
+                if op == 114:  # LONG_BINPUT
+                    if memo_can_overflow and len(memo) >= MAX_MEMO:
+                        raise pickle.UnpicklingError("the pickle's memo grows beyond any real checkpoint")
+                    memo[unpack_u32(data, pos)[0]] = stack[-1]
+                    pos += 4
+                elif op == 104:  # BINGET
+                    index = data[pos]
+                    pos += 1
+                    try:
+                        append(memo[index])
+                    except KeyError:
+                        raise pickle.UnpicklingError(f"Memo value not found at index {index}") from None
+                elif op == 77:  # BININT2
+                    append(unpack_u16(data, pos)[0])
+                    pos += 2
+                elif op == 40:  # MARK
+                    metastack.append(stack)
+                    self.stack = stack = []
+                    self.append = append = stack.append
+                elif op == 88:  # BINUNICODE
+                    size = unpack_u32(data, pos)[0]
+                    pos += 4
+                    if pos + size > end:
+                        raise PickleExhausted(f"needs {size} bytes at offset {pos}, only {end - pos} remain")
+                    append(str(data[pos:pos + size], "utf-8", "surrogatepass"))
+                    pos += size
+                elif op == 116:  # TUPLE
+                    items = stack
+                    self.stack = stack = metastack.pop()
+                    self.append = append = stack.append
+                    append(tuple(items))
+                elif op == 75:  # BININT1
+                    append(data[pos])
+                    pos += 1
+                elif op == 134:  # TUPLE2
+                    stack[-2:] = [(stack[-2], stack[-1])]
+                elif op == 137:  # NEWFALSE
+                    append(False)
+                elif op == 41:  # EMPTY_TUPLE
+                    append(())
+                elif op == 74:  # BININT
+                    append(unpack_i32(data, pos)[0])
+                    pos += 4
+                elif op == 133:  # TUPLE1
+                    stack[-1] = (stack[-1],)
+                elif op == 113:  # BINPUT
+                    memo[data[pos]] = stack[-1]
+                    pos += 1
+                else:
+                    if op not in _NO_ARGUMENT:
+                        source.seek(pos)
+                        pos = -1  # the handler owns the position until it returns
+                    dispatch[op](self)
+                    if pos < 0:
+                        pos = source.tell()
+                    stack = self.stack
+                    append = self.append
+        except (IndexError, struct.error):
+            if pos >= end - 8:  # an argument (8 bytes at most inline) runs past the end
+                raise PickleExhausted(f"the data ends inside an opcode at offset {pos}") from None
+            raise
+        finally:
+            if pos >= 0:
+                source.seek(min(pos, end))
+
+
+def _handlers_are_inlined(dispatch: dict[int, Callable[..., None]]) -> bool:
+    return all(dispatch.get(op) is handler for op, handler in _INLINED.items())
 
 
 def install_bounded_opcodes(dispatch: dict[int, Callable[..., None]]) -> dict[int, Callable[..., None]]:
@@ -270,13 +331,32 @@ def install_bounded_opcodes(dispatch: dict[int, Callable[..., None]]) -> dict[in
     return dispatch
 
 
-_LONG_BINPUT, _BINGET, _BININT1, _BININT2, _MARK = (
-    pickle.LONG_BINPUT[0], pickle.BINGET[0], pickle.BININT1[0], pickle.BININT2[0], pickle.MARK[0])
-# The handlers ``BoundedOpcodes._inline_loop`` copies inline, by opcode.
+_LONG_BINPUT, _BINGET, _BININT1, _BININT2, _BININT, _BINPUT, _MARK = (
+    pickle.LONG_BINPUT[0], pickle.BINGET[0], pickle.BININT1[0], pickle.BININT2[0], pickle.BININT[0],
+    pickle.BINPUT[0], pickle.MARK[0])
+_BINUNICODE, _TUPLE, _TUPLE1, _TUPLE2, _EMPTY_TUPLE, _NEWFALSE = (
+    pickle.BINUNICODE[0], pickle.TUPLE[0], pickle.TUPLE1[0], pickle.TUPLE2[0], pickle.EMPTY_TUPLE[0],
+    pickle.NEWFALSE[0])
+# Opcodes whose handlers read no argument bytes: ``_buffer_loop`` calls them without
+# positioning the source first.
+_NO_ARGUMENT = frozenset(opcode[0] for opcode in (
+    pickle.REDUCE, pickle.BINPERSID, pickle.BUILD, pickle.NEWOBJ, pickle.SETITEM, pickle.SETITEMS,
+    pickle.APPEND, pickle.APPENDS, pickle.EMPTY_DICT, pickle.EMPTY_LIST, pickle.NONE,
+    pickle.NEWTRUE, pickle.TUPLE3, pickle.DICT, pickle.LIST, pickle.POP, pickle.DUP,
+    pickle.MEMOIZE, pickle.STOP))
+# The handlers ``BoundedOpcodes._buffer_loop`` copies inline, by opcode.
 _INLINED = {
     _LONG_BINPUT: BoundedOpcodes.load_long_binput,
     _BINGET: pickle._Unpickler.load_binget,
     _BININT1: pickle._Unpickler.load_binint1,
     _BININT2: pickle._Unpickler.load_binint2,
+    _BININT: pickle._Unpickler.load_binint,
+    _BINPUT: pickle._Unpickler.load_binput,
     _MARK: pickle._Unpickler.load_mark,
+    _BINUNICODE: pickle._Unpickler.load_binunicode,
+    _TUPLE: pickle._Unpickler.load_tuple,
+    _TUPLE1: pickle._Unpickler.load_tuple1,
+    _TUPLE2: pickle._Unpickler.load_tuple2,
+    _EMPTY_TUPLE: pickle._Unpickler.load_empty_tuple,
+    _NEWFALSE: pickle._Unpickler.load_false,
 }

@@ -66,9 +66,11 @@ class RestrictedUnpickler(BoundedOpcodes, pickle._Unpickler):
 
     def __init__(self, source: Any, persistent_load: Callable[[Any], Any] | None,
                  extra_globals: dict[str, Callable[..., Any]] | None,
-                 byte_offsets: dict[int, tuple[int, int]] | None = None) -> None:
+                 byte_offsets: dict[int, tuple[int, int]] | None = None,
+                 data: bytes | None = None) -> None:
         super().__init__(source, encoding="utf-8", errors="surrogateescape")
         self._source = source
+        self._data = data  # the bytes behind an in-memory source, indexed directly
         self._byte_offsets = byte_offsets
         self._persistent = persistent_load
         self._extra = extra_globals or {}
@@ -241,8 +243,9 @@ class RestrictedUnpickler(BoundedOpcodes, pickle._Unpickler):
 
 def _run(source: Any, persistent_load: Callable[[Any], Any] | None,
          extra_globals: dict[str, Callable[..., Any]] | None,
-         byte_offsets: dict[int, tuple[int, int]] | None = None) -> LoadedPickle:
-    unpickler = RestrictedUnpickler(source, persistent_load, extra_globals, byte_offsets)
+         byte_offsets: dict[int, tuple[int, int]] | None = None,
+         data: bytes | None = None) -> LoadedPickle:
+    unpickler = RestrictedUnpickler(source, persistent_load, extra_globals, byte_offsets, data)
     collecting = gc.isenabled()
     gc.disable()  # the unpickler only allocates; cycle collection passes would be wasted work
     try:
@@ -288,6 +291,6 @@ def restricted_load(data: bytes, persistent_load: Callable[[Any], Any] | None = 
     pickle always ends in EOFError (no STOP opcode) and is reported as truncated.
     """
     source = io.BytesIO(data)
-    loaded = _run(source, persistent_load, extra_globals, byte_offsets)
+    loaded = _run(source, persistent_load, extra_globals, byte_offsets, data)
     loaded.end = source.tell()
     return loaded

@@ -174,3 +174,34 @@ def test_safety_classification():
     assert "posix.system" in warnings[0] and "weights_only=False" in warnings[0]
     assert "mypkg" in warnings[1]
     assert safety_warnings(["collections.OrderedDict", "torch.FloatStorage"]) == []
+
+
+def _torch_data_pkl() -> bytes:
+    import zipfile
+
+    import torch
+
+    buffer = io.BytesIO()
+    state = {"w": torch.arange(6.0).reshape(2, 3), "b": torch.ones(3, dtype=torch.int64),
+             "n": torch.tensor(7), "t": torch.zeros(70000, dtype=torch.uint8)[::2]}
+    torch.save({"state": state, "tied": state["w"], "step": 70000, "lr": -3}, buffer)
+    with zipfile.ZipFile(buffer) as archive:
+        return archive.read(next(name for name in archive.namelist() if name.endswith("/data.pkl")))
+
+
+def test_every_cut_of_a_torch_pickle_is_reported_as_truncated():
+    data = _torch_data_pkl()
+    for cut in range(len(data)):
+        with pytest.raises(CheckpointError, match="truncated"):
+            restricted_load(data[:cut], lambda pid: pid)
+
+
+def test_in_memory_and_streamed_pickles_read_the_same():
+    from inspector.core.unpickler import load_pickle
+
+    data = _torch_data_pkl()
+    in_memory = restricted_load(data, lambda pid: pid)
+    streamed = load_pickle(lambda offset, size: data[offset:offset + size], 0, len(data), lambda pid: pid)
+    assert in_memory.end == streamed.end == len(data)
+    assert repr(in_memory.value) == repr(streamed.value)
+    assert in_memory.globals == streamed.globals
