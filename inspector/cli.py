@@ -23,6 +23,34 @@ PLAIN_PROGRESS_EVERY_S = 5.0
 TTY_REDRAW_EVERY_S = 0.1
 
 
+def entry_point() -> None:
+    """The ``inspector`` command (console script and ``python -m inspector``).
+
+    A headless command ends with ``os._exit`` once its output is flushed: the interpreter's
+    teardown (freeing every object of a large checkpoint's model) is work nobody waits for.
+    The window exits normally so Qt can save its settings.
+    """
+    code = main()
+    if sys.argv[1:2] and sys.argv[1] in SUBCOMMANDS:
+        os._exit(_flush_output(code))
+    sys.exit(code)
+
+
+def _flush_output(code: int) -> int:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+    except OSError as error:
+        print(f"{PROGRAM}: error: cannot write the output ({error.strerror})", file=sys.stderr)
+        code = code or 1
+    try:
+        sys.stderr.flush()
+    except OSError:
+        pass
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
