@@ -114,3 +114,30 @@ def test_text_helpers_are_bounded_and_readable():
     assert len(short_repr("x" * 10_000)) < 120
     assert short_repr(b"\x00" * 5) == "<5 bytes>"
     assert short_repr(1 << 10_000) == "<10001-bit integer>"
+
+
+@pytest.fixture(scope="module")
+def many_tensors_file(tmp_path_factory):
+    state = {f"blocks.{index}.weight": torch.full((2,), float(index)) for index in range(3000)}
+    path = tmp_path_factory.mktemp("cli") / "many.pt"
+    torch.save(state, path)
+    return str(path), state
+
+
+def test_large_output_is_complete_when_the_command_ends(many_tensors_file):
+    path, state = many_tensors_file
+    result = inspector("info", "--json", path)
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)  # the last line arrives: the output was flushed before exit
+    assert [entry["path"][0] for entry in document["tensors"]] == list(state)
+
+
+def test_a_reader_that_stops_early_is_not_an_error(many_tensors_file):
+    path, _ = many_tensors_file
+    command = [sys.executable, "-m", "inspector", "info", "--json", path]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = process.stdout.readline()
+    process.stdout.close()
+    stderr = process.stderr.read()
+    assert process.wait(timeout=60) == 0
+    assert first == b"{\n" and stderr == b""
