@@ -210,16 +210,15 @@ class ZipArchive:
 
 
 def _parse_entry(directory: bytes, position: int) -> tuple[ZipRecord, int]:
-    fields = CENTRAL.unpack_from(directory, position)
-    if fields[0] != b"PK\x01\x02":
+    (signature, _, _, _, method, _, _, _, compressed, size, name_length, extra_length,
+     comment_length, _, _, _, header_offset) = CENTRAL.unpack_from(directory, position)
+    if signature != b"PK\x01\x02":
         raise CheckpointError("the zip directory is damaged (bad entry signature)")
-    method, compressed, size = fields[4], fields[8], fields[9]
-    name_length, extra_length, comment_length = fields[10], fields[11], fields[12]
-    header_offset = fields[16]
     start = position + CENTRAL.size
     name = directory[start:start + name_length].decode("utf-8", "replace")
-    extra = directory[start + name_length:start + name_length + extra_length]
-    size, compressed, header_offset = _apply_zip64(extra, size, compressed, header_offset)
+    if 0xFFFFFFFF in (size, compressed, header_offset):  # only then does a zip64 block matter
+        extra = directory[start + name_length:start + name_length + extra_length]
+        size, compressed, header_offset = _apply_zip64(extra, size, compressed, header_offset)
     end = start + name_length + extra_length + comment_length
     return ZipRecord(name, header_offset, compressed, size, method, name_length), end
 
