@@ -24,7 +24,10 @@ PYCACHE_PREFIX = "/tmp/inspector-bench-pycache"
 
 
 def ours(path: str) -> list[str]:
-    return [sys.executable, "-m", "inspector", "info", "--json", path]
+    """The installed ``inspector`` command beside this interpreter, as a user runs it."""
+    script = os.path.join(os.path.dirname(sys.executable), "inspector")
+    command = [script] if os.access(script, os.X_OK) else [sys.executable, "-m", "inspector"]
+    return [*command, "info", "--json", path]
 
 
 def baseline(path: str) -> list[str]:
@@ -59,7 +62,8 @@ def timed_run(command: list[str]) -> tuple[float, float]:
 
 
 def slowest_imports(path: str, count: int = 12) -> list[tuple[int, str]]:
-    command = [sys.executable, "-X", "importtime", "-m", "inspector", "info", "--json", path]
+    command = ours(path)
+    command = [sys.executable, "-X", "importtime", *command[1 if command[0] == sys.executable else 0:]]
     result = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env=child_environment())
     rows = []

@@ -140,7 +140,7 @@ def _print_json(checkpoint, stats) -> None:
     for index, (key, value) in enumerate(fields):
         write(f" {json.dumps(key)}: ")
         if key == "tensors" and value:  # one tensor per line: readable and greppable
-            write("[\n" + ",\n".join("  " + _compact_json(entry) for entry in value) + "\n ]")
+            write(_one_entry_per_line(value))
         else:
             write(_compact_json(value))
         write(",\n" if index < len(fields) - 1 else "\n")
@@ -148,10 +148,21 @@ def _print_json(checkpoint, stats) -> None:
 
 
 _ENCODER = json.JSONEncoder(allow_nan=False, separators=(", ", ": "))  # one encoder: dumps(**kw) builds one per call
+_ENTRY_BREAK = '}, {"path": '
 
 
 def _compact_json(value) -> str:
     return _ENCODER.encode(value)
+
+
+def _one_entry_per_line(entries: list[dict]) -> str:
+    """The list encoded in one call, broken into lines between entries.
+
+    Every entry starts with its "path" key, and ``_ENTRY_BREAK`` cannot occur inside an
+    encoded string (its quote would be escaped), so the breaks fall exactly between entries.
+    """
+    encoded = _compact_json(entries)
+    return "[\n  " + encoded[1:-1].replace(_ENTRY_BREAK, '},\n  {"path": ') + "\n ]"
 
 
 def _print_text(checkpoint, stats, depth: int | None) -> None:

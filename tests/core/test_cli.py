@@ -141,3 +141,14 @@ def test_a_reader_that_stops_early_is_not_an_error(many_tensors_file):
     stderr = process.stderr.read()
     assert process.wait(timeout=60) == 0
     assert first == b"{\n" and stderr == b""
+
+
+def test_json_lists_one_tensor_per_line_whatever_the_keys(tmp_path):
+    keys = ['plain', 'a}, {"path": "b', 'line\nbreak', '{"path": ["x"]}']
+    path = tmp_path / "keys.pt"
+    torch.save({key: torch.zeros(index + 1) for index, key in enumerate(keys)}, path)
+    result = inspector("info", "--json", str(path))
+    assert result.returncode == 0, result.stderr
+    assert [entry["path"] for entry in json.loads(result.stdout)["tensors"]] == [[key] for key in keys]
+    tensor_lines = [line for line in result.stdout.splitlines() if line.startswith('  {"path": ')]
+    assert [json.loads(line.rstrip(","))["shape"] for line in tensor_lines] == [[1], [2], [3], [4]]
