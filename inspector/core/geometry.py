@@ -21,11 +21,11 @@ def _check_shape(t: TensorRef) -> str | None:
         return f"unknown dtype {t.dtype!r}"
     if len(t.shape) > MAX_DIMS:
         return f"{len(t.shape)} dimensions"
-    if any(size < 0 for size in t.shape):
+    if t.shape and min(t.shape) < 0:
         return f"negative size in shape {list(t.shape)}"
     if t.layout in ("strided", "quantized") and len(t.stride) != len(t.shape):
         return f"shape {list(t.shape)} and stride {list(t.stride)} differ in length"
-    if any(step < 0 for step in t.stride):
+    if t.stride and min(t.stride) < 0:
         return f"negative stride {list(t.stride)}"
     if t.storage_offset < 0:
         return f"negative storage offset {t.storage_offset}"
@@ -34,9 +34,12 @@ def _check_shape(t: TensorRef) -> str | None:
 
 def last_element(t: TensorRef) -> int:
     """Index (in elements) one past the last element the view touches; 0 for empty tensors."""
-    if any(size == 0 for size in t.shape):
+    if 0 in t.shape:
         return 0
-    return t.storage_offset + 1 + sum((size - 1) * step for size, step in zip(t.shape, t.stride))
+    last = t.storage_offset + 1
+    for size, step in zip(t.shape, t.stride):
+        last += (size - 1) * step
+    return last
 
 
 def _check_extent(t: TensorRef) -> str | None:

@@ -160,6 +160,11 @@ class BoundedOpcodes:
             self._byte_offsets[id(value)] = (start, size)
         self.append(value)
 
+    def load_reduce(self) -> None:
+        """REDUCE through ``self.call``, which the unpickler defines: nothing is called directly."""
+        args = self.stack.pop()
+        self.stack[-1] = self.call(self.stack[-1], args)
+
     # --- memo cap, frames, and the main loop ----------------------------------------------
     # BINPUT indices are below 256, so only these three can grow the memo without bound.
 
@@ -274,6 +279,9 @@ class BoundedOpcodes:
                         raise PickleExhausted(f"needs {size} bytes at offset {pos}, only {end - pos} remain")
                     append(str(data[pos:pos + size], "utf-8", "surrogatepass"))
                     pos += size
+                elif op == 82:  # REDUCE
+                    args = stack.pop()
+                    stack[-1] = self.call(stack[-1], args)
                 elif op == 116:  # TUPLE
                     items = stack
                     self.stack = stack = metastack.pop()
@@ -284,6 +292,8 @@ class BoundedOpcodes:
                     pos += 1
                 elif op == 134:  # TUPLE2
                     stack[-2:] = [(stack[-2], stack[-1])]
+                elif op == 81:  # BINPERSID
+                    stack[-1] = self.persistent_load(stack[-1])
                 elif op == 137:  # NEWFALSE
                     append(False)
                 elif op == 41:  # EMPTY_TUPLE
@@ -340,7 +350,7 @@ _BINUNICODE, _TUPLE, _TUPLE1, _TUPLE2, _EMPTY_TUPLE, _NEWFALSE = (
 # Opcodes whose handlers read no argument bytes: ``_buffer_loop`` calls them without
 # positioning the source first.
 _NO_ARGUMENT = frozenset(opcode[0] for opcode in (
-    pickle.REDUCE, pickle.BINPERSID, pickle.BUILD, pickle.NEWOBJ, pickle.SETITEM, pickle.SETITEMS,
+    pickle.BUILD, pickle.NEWOBJ, pickle.SETITEM, pickle.SETITEMS,
     pickle.APPEND, pickle.APPENDS, pickle.EMPTY_DICT, pickle.EMPTY_LIST, pickle.NONE,
     pickle.NEWTRUE, pickle.TUPLE3, pickle.DICT, pickle.LIST, pickle.POP, pickle.DUP,
     pickle.MEMOIZE, pickle.STOP))
@@ -359,4 +369,6 @@ _INLINED = {
     _TUPLE2: pickle._Unpickler.load_tuple2,
     _EMPTY_TUPLE: pickle._Unpickler.load_empty_tuple,
     _NEWFALSE: pickle._Unpickler.load_false,
+    pickle.REDUCE[0]: BoundedOpcodes.load_reduce,
+    pickle.BINPERSID[0]: pickle._Unpickler.load_binpersid,
 }

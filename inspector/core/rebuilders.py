@@ -56,11 +56,16 @@ def storage_class_dtype(storage_type: Any) -> str | None:
 
 
 def _ints(value: Any, what: str) -> tuple[int, ...]:
-    if not isinstance(value, (tuple, list)) or len(value) > 64:
+    if type(value) is not tuple:
+        if not isinstance(value, (tuple, list)):
+            raise RebuildError(f"{what} is not a short sequence of integers")
+        value = tuple(value)
+    if len(value) > 64:
         raise RebuildError(f"{what} is not a short sequence of integers")
-    if not set(map(type, value)) <= {int}:
-        raise RebuildError(f"{what} holds a value that is not an integer")
-    return tuple(value)
+    for item in value:
+        if type(item) is not int:
+            raise RebuildError(f"{what} holds a value that is not an integer")
+    return value
 
 
 def _int(value: Any, what: str) -> int:
@@ -79,19 +84,16 @@ def _tensor_dtype(storage: Any, dtype: Any) -> str:
 
 def _strided(storage: Any, offset: Any, size: Any, stride: Any, requires_grad: Any = False,
              dtype: Any = None, layout: str = "strided") -> TensorRef:
-    ref = TensorRef(
-        dtype=_tensor_dtype(storage, dtype),
-        shape=_ints(size, "tensor size"),
-        stride=_ints(stride, "tensor stride"),
-        storage=storage if isinstance(storage, Storage) else None,
-        storage_offset=_int(offset, "storage offset"),
-        requires_grad=bool(requires_grad) if isinstance(requires_grad, (bool, int)) else False,
-        layout=layout,
-    )
-    if not isinstance(storage, Storage):
-        ref.extra["problem"] = storage.reason if isinstance(storage, Truncated) else "its storage is not in the file"
-    if len(ref.shape) != len(ref.stride):
+    shape = _ints(size, "tensor size")
+    steps = _ints(stride, "tensor stride")
+    if len(shape) != len(steps):
         raise RebuildError("tensor size and stride differ in length")
+    readable = isinstance(storage, Storage)
+    ref = TensorRef(_tensor_dtype(storage, dtype), shape, steps, storage if readable else None,
+                    _int(offset, "storage offset"), "tensor",
+                    bool(requires_grad) if isinstance(requires_grad, (bool, int)) else False, layout)
+    if not readable:
+        ref.extra["problem"] = storage.reason if isinstance(storage, Truncated) else "its storage is not in the file"
     return ref
 
 

@@ -129,10 +129,6 @@ class RestrictedUnpickler(BoundedOpcodes, pickle._Unpickler):
         self.note(f"the pickle calls a {describe(func)} value (kept as an object)")
         return PickledObject(class_name=f"<call of {describe(func)}>", args=(func, *args))
 
-    def load_reduce(self) -> None:
-        args = self.stack.pop()
-        self.stack[-1] = self.call(self.stack[-1], args)
-
     def load_newobj(self) -> None:
         args = self.stack.pop()
         self.stack[-1] = self.call(self.stack[-1], args)
@@ -226,7 +222,7 @@ class RestrictedUnpickler(BoundedOpcodes, pickle._Unpickler):
         items = self.pop_mark()  # before self.append: pop_mark rebinds it
         self.append(frozenset(safe_key(item) for item in items))
 
-    dispatch[pickle.REDUCE[0]] = load_reduce
+    dispatch[pickle.REDUCE[0]] = BoundedOpcodes.load_reduce
     dispatch[pickle.NEWOBJ[0]] = load_newobj
     dispatch[pickle.NEWOBJ_EX[0]] = load_newobj_ex
     dispatch[pickle.BUILD[0]] = load_build

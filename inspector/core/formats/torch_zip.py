@@ -101,13 +101,13 @@ class StorageResolver:
         self.warnings: list[str] = []
 
     def __call__(self, pid: Any) -> Storage | Truncated:
-        if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage"):
+        if not (type(pid) is tuple and len(pid) >= 5 and pid[0] == "storage"):
             return Truncated(f"unknown persistent id {_short(pid)}")
-        _, storage_type, key, location, numel = pid[:5]
-        key = str(key)
-        if key not in self.storages:
-            self.storages[key] = self._storage(storage_type, key, str(location), numel)
-        return self.storages[key]
+        key = pid[2] if type(pid[2]) is str else str(pid[2])
+        storage = self.storages.get(key)
+        if storage is None:
+            storage = self.storages[key] = self._storage(pid[1], key, str(pid[3]), pid[4])
+        return storage
 
     def _storage(self, storage_type: Any, key: str, location: str, numel: Any) -> Storage | Truncated:
         dtype = storage_class_dtype(storage_type)
@@ -119,11 +119,11 @@ class StorageResolver:
         header_offset, size, compress_type = self.archive.locate(name)
         if compress_type != STORED:
             return UnreadableStorage(f"the record {name} is compressed; its values are not read", dtype)
-        if not isinstance(numel, int) or numel * itemsize(dtype) != size:
+        if type(numel) is not int or numel * itemsize(dtype) != size:
             self.warnings.append(f"record {name} holds {size} bytes but its storage declares "
                                  f"{numel} {dtype} elements")
-        return Storage.in_zip(self.archive.path, header_offset, name, self.archive.end, size, dtype,
-                              key, location, self.byteorder)
+        return Storage(self.archive.path, None, size, dtype, key, location, self.byteorder,
+                       zip_local=(header_offset, name, self.archive.end))
 
 
 def validate_tensors(tensors: list[TensorRef]) -> list[str]:
