@@ -8,6 +8,7 @@ traceback), 2 bad usage. ``info`` imports nothing heavy (no Qt, numpy or torch) 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -117,17 +118,30 @@ def _run_gui(options: argparse.Namespace) -> int:
 def _run_info(options: argparse.Namespace) -> int:
     from inspector.core.loader import load_checkpoint
 
-    checkpoint = _run_with_progress(load_checkpoint(options.path), "reading")
-    stats = None
-    if options.stats:
-        from inspector.core.stats import compute_all_stats
+    collecting = gc.isenabled()
+    # Everything read stays alive until the output is printed: a cycle collection would only
+    # rescan the whole tree. Statistics (long, streaming) run with the collector on.
+    gc.disable()
+    try:
+        checkpoint = _run_with_progress(load_checkpoint(options.path), "reading")
+        if not options.stats:
+            _print_info(checkpoint, None, options)
+            return 0
+    finally:
+        if collecting:
+            gc.enable()
+    from inspector.core.stats import compute_all_stats
 
-        stats = _run_with_progress(compute_all_stats(checkpoint), "statistics")
+    stats = _run_with_progress(compute_all_stats(checkpoint), "statistics")
+    _print_info(checkpoint, stats, options)
+    return 0
+
+
+def _print_info(checkpoint, stats, options: argparse.Namespace) -> None:
     if options.json:
         _print_json(checkpoint, stats)
     else:
         _print_text(checkpoint, stats, options.depth)
-    return 0
 
 
 def _print_json(checkpoint, stats) -> None:
