@@ -13,7 +13,7 @@ import json
 import os
 import sys
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from inspector import __version__
 

@@ -9,7 +9,6 @@ The walk is iterative and bounded by a node budget (billion-laughs trees stay sm
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from inspector.core.model import Checkpoint, ModuleObject, PickledObject, TensorRef, Truncated
 
@@ -56,10 +55,10 @@ def tensor_label(tensor: TensorRef) -> str:
     return f"{tensor.dtype}[{', '.join(str(size) for size in tensor.shape)}]"
 
 
-def to_json(value: Any, max_nodes: int = MAX_JSON_NODES) -> Any:
+def to_json(value: object, max_nodes: int = MAX_JSON_NODES) -> object:
     """A JSON-safe copy of ``value`` without its tensors (iterative, bounded)."""
-    holder: list[Any] = [None]
-    stack: list[tuple[Any, Any, Any, int]] = [(value, holder, 0, 0)]
+    holder: list[object] = [None]
+    stack: list[tuple[object, object, object, int]] = [(value, holder, 0, 0)]
     budget = max_nodes
     while stack:
         item, target, slot, depth = stack.pop()
@@ -73,7 +72,7 @@ def to_json(value: Any, max_nodes: int = MAX_JSON_NODES) -> Any:
     return holder[0]
 
 
-def _convert(item: Any) -> tuple[Any, list[tuple[Any, Any]]]:
+def _convert(item: object) -> tuple[object, list[tuple[object, object]]]:
     """The JSON value for ``item`` (containers empty) and the (slot, child) pairs to fill."""
     if isinstance(item, dict):
         children = [(_json_key(key), child) for key, child in item.items()
@@ -94,8 +93,8 @@ def _convert(item: Any) -> tuple[Any, list[tuple[Any, Any]]]:
     return _scalar(item), []
 
 
-def _object_json(class_name: str, parts: dict[str, Any]) -> tuple[dict, list]:
-    result: dict[str, Any] = {"class": class_name}
+def _object_json(class_name: str, parts: dict[str, object]) -> tuple[dict, list]:
+    result: dict[str, object] = {"class": class_name}
     children = []
     for key, part in parts.items():
         result[key] = None
@@ -103,8 +102,8 @@ def _object_json(class_name: str, parts: dict[str, Any]) -> tuple[dict, list]:
     return result, children
 
 
-def _pickled_parts(obj: PickledObject) -> dict[str, Any]:
-    parts: dict[str, Any] = {"state": obj.state}
+def _pickled_parts(obj: PickledObject) -> dict[str, object]:
+    parts: dict[str, object] = {"state": obj.state}
     if obj.args:
         parts["args"] = obj.args
     if obj.items:
@@ -114,7 +113,7 @@ def _pickled_parts(obj: PickledObject) -> dict[str, Any]:
     return parts
 
 
-def _scalar(item: Any) -> Any:
+def _scalar(item: object) -> object:
     if item is None or isinstance(item, (bool, str)):
         return item if not isinstance(item, str) or len(item) <= MAX_STRING_CHARS else _long_string(item)
     if isinstance(item, int):
@@ -141,7 +140,7 @@ def _json_float(number: float) -> float | str:
     return "nan" if math.isnan(number) else ("inf" if number > 0 else "-inf")
 
 
-def _json_key(key: Any) -> str:
+def _json_key(key: object) -> str:
     if isinstance(key, str):
         return key
     if isinstance(key, (int, float, bool)) or key is None:
@@ -156,7 +155,7 @@ def _nbytes(tensor: TensorRef) -> int | None:
         return None
 
 
-def _stats_json(stats: Any) -> dict:
+def _stats_json(stats: object) -> dict:
     values = stats.as_dict() if hasattr(stats, "as_dict") else dict(stats)
     result = {}
     for key, value in values.items():

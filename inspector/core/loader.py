@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import Callable
+from collections.abc import Callable
 
 from inspector.core.errors import Cancelled, CheckpointError
 from inspector.core.model import Checkpoint

@@ -8,7 +8,7 @@ Tensor values are not read here: a ``TensorRef`` says where the bytes are (``val
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
 
 from inspector.core.dtypes import itemsize
 from inspector.core.value_object import ValueObject
@@ -99,7 +99,7 @@ class TensorRef:
     def __init__(self, dtype: str, shape: tuple[int, ...], stride: tuple[int, ...],
                  storage: Storage | None, storage_offset: int = 0, role: str = "tensor",
                  requires_grad: bool = False, layout: str = "strided",
-                 extra: dict[str, Any] | None = None) -> None:
+                 extra: dict[str, object] | None = None) -> None:
         self.dtype = dtype
         self.shape = shape
         self.stride = stride
@@ -152,7 +152,7 @@ class PickledObject:
 
     __slots__ = ("class_name", "args", "state", "items", "dict_items")
 
-    def __init__(self, class_name: str, args: tuple = (), state: Any = None,
+    def __init__(self, class_name: str, args: tuple = (), state: object = None,
                  items: list | None = None, dict_items: list | None = None) -> None:
         self.class_name = class_name  # "module.QualName"
         self.args = args
@@ -180,7 +180,7 @@ class ModuleObject:
 
     def __init__(self, class_name: str, state_dict: dict[str, TensorRef],
                  submodule_classes: dict[str, str] | None = None,
-                 attributes: dict[str, Any] | None = None) -> None:
+                 attributes: dict[str, object] | None = None) -> None:
         self.class_name = class_name
         self.state_dict = state_dict
         self.submodule_classes = {} if submodule_classes is None else submodule_classes
@@ -220,8 +220,8 @@ class Checkpoint:
 
     __slots__ = ("path", "format", "root", "globals", "warnings", "metadata")
 
-    def __init__(self, path: str, format: str, root: Any, globals: list[str] | None = None,
-                 warnings: list[str] | None = None, metadata: dict[str, Any] | None = None) -> None:
+    def __init__(self, path: str, format: str, root: object, globals: list[str] | None = None,
+                 warnings: list[str] | None = None, metadata: dict[str, object] | None = None) -> None:
         self.path = path
         self.format = format  # torch-zip|torch-legacy|torchscript|safetensors|hf-sharded|dcp|pickle
         self.root = root
@@ -242,13 +242,13 @@ MAX_WALK_NODES = 2_000_000
 MAX_WALK_DEPTH = 300  # sanitized trees are at most 256 deep; this bounds path tuples in raw ones
 
 
-def iter_tensors(root: Any, max_nodes: int = MAX_WALK_NODES) -> Iterator[tuple[TensorPath, TensorRef]]:
+def iter_tensors(root: object, max_nodes: int = MAX_WALK_NODES) -> Iterator[tuple[TensorPath, TensorRef]]:
     """Depth-first, iterative (no recursion limit), bounded by ``max_nodes`` visits.
 
     A ``ModuleObject`` at path P yields ``P + (dotted_key,)`` for its state_dict entries;
     attributes of a ``PickledObject`` contribute their names.
     """
-    stack: list[tuple[TensorPath, Any]] = [((), root)]
+    stack: list[tuple[TensorPath, object]] = [((), root)]
     visited = 0
     while stack and visited < max_nodes:
         path, value = stack.pop()
@@ -262,7 +262,7 @@ def iter_tensors(root: Any, max_nodes: int = MAX_WALK_NODES) -> Iterator[tuple[T
         stack.extend((path + (key,), child) for key, child in reversed(children))
 
 
-def child_items(value: Any) -> Iterator[tuple[PathElement, Any]]:
+def child_items(value: object) -> Iterator[tuple[PathElement, object]]:
     """The (key, child) pairs a container value exposes, in display order."""
     if isinstance(value, dict):
         for key, child in value.items():
@@ -276,7 +276,7 @@ def child_items(value: Any) -> Iterator[tuple[PathElement, Any]]:
         yield from _pickled_object_children(value)
 
 
-def _pickled_object_children(obj: PickledObject) -> Iterator[tuple[PathElement, Any]]:
+def _pickled_object_children(obj: PickledObject) -> Iterator[tuple[PathElement, object]]:
     state = obj.state
     if isinstance(state, tuple) and len(state) == 2 and isinstance(state[1], dict):
         state = {**(state[0] or {}), **state[1]} if isinstance(state[0], dict) or state[0] is None else state

@@ -9,7 +9,7 @@ each child with a ``"child."`` prefix), marking roles, without importing the cla
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
 
 from inspector.core.model import MAX_WALK_NODES, ModuleObject, PickledObject, TensorRef, Truncated
 
@@ -20,19 +20,19 @@ MAX_MODULE_VISITS = 1_000_000
 SIMPLE_TYPES = (str, int, float, bool, type(None))
 
 
-def flatten_modules(value: Any) -> Any:
+def flatten_modules(value: object) -> object:
     """Return ``value`` with every outermost pickled nn.Module replaced by a ``ModuleObject``.
 
     Dicts, lists and non-module objects are updated in place; tuples holding a module are
     rebuilt. Iterative and memoised by identity, so shared and cyclic references are safe.
     """
-    replacements: dict[int, Any] = {}
+    replacements: dict[int, object] = {}
     for node in _containers_children_first(value):
         replacements[id(node)] = _replace_children(node, replacements)
     return replacements.get(id(value), value)
 
 
-def module_state(obj: Any) -> dict | None:
+def module_state(obj: object) -> dict | None:
     """The BUILD dict of a pickled nn.Module, or None when ``obj`` is not one."""
     if not isinstance(obj, PickledObject):
         return None
@@ -73,9 +73,9 @@ def module_object(obj: PickledObject) -> ModuleObject:
     return ModuleObject(obj.class_name, state_dict, classes, attributes)
 
 
-def root_attributes(state: dict) -> dict[str, Any]:
+def root_attributes(state: dict) -> dict[str, object]:
     """Simple non-tensor values of a module (training flag, hyper parameters)."""
-    attributes: dict[str, Any] = {}
+    attributes: dict[str, object] = {}
     for name, value in state.items():
         if not isinstance(name, str) or _is_internal(name):
             continue
@@ -122,7 +122,7 @@ def _is_internal(name: str) -> bool:
     return name.startswith("_")
 
 
-def _is_simple(value: Any, depth: int = 0) -> bool:
+def _is_simple(value: object, depth: int = 0) -> bool:
     if isinstance(value, SIMPLE_TYPES):
         return True
     if isinstance(value, (tuple, list)) and depth < 2 and len(value) <= 64:
@@ -130,11 +130,11 @@ def _is_simple(value: Any, depth: int = 0) -> bool:
     return False
 
 
-def _containers_children_first(root: Any) -> list[Any]:
+def _containers_children_first(root: object) -> list[object]:
     """Containers reachable from ``root`` (not inside modules), each after its children."""
-    order: list[Any] = []
+    order: list[object] = []
     seen: set[int] = set()
-    stack: list[tuple[Any, bool]] = [(root, False)]
+    stack: list[tuple[object, bool]] = [(root, False)]
     while stack:
         node, expanded = stack.pop()
         if expanded:
@@ -149,11 +149,11 @@ def _containers_children_first(root: Any) -> list[Any]:
     return order
 
 
-def _is_container(node: Any) -> bool:
+def _is_container(node: object) -> bool:
     return isinstance(node, (dict, list, tuple, PickledObject))
 
 
-def _children(node: Any) -> Iterable[Any]:
+def _children(node: object) -> Iterable[object]:
     if isinstance(node, dict):
         return list(node.values())
     if isinstance(node, (list, tuple)):
@@ -161,8 +161,8 @@ def _children(node: Any) -> Iterable[Any]:
     return [node.state, node.args, node.items, node.dict_items]
 
 
-def _replace_children(node: Any, replacements: dict[int, Any]) -> Any:
-    def swap(child: Any) -> Any:
+def _replace_children(node: object, replacements: dict[int, object]) -> object:
+    def swap(child: object) -> object:
         return replacements.get(id(child), child)
 
     if module_state(node) is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import _compat_pickle
 import pickle
 import struct
-from typing import Any, Callable
+from collections.abc import Callable
 
 from inspector.core.model import PickledObject, TensorRef, Truncated
 
@@ -81,13 +81,13 @@ def map_global_name(module: str, name: str) -> str:
     return f"{module}.{name}"
 
 
-def describe(value: Any) -> str:
+def describe(value: object) -> str:
     if isinstance(value, PickledObject):
         return value.class_name
     return type(value).__name__
 
 
-def _hashable(key: Any) -> bool:
+def _hashable(key: object) -> bool:
     """True if hashing ``key`` is cheap and cannot recurse deeply (nested tuples can)."""
     stack = [(key, 0)]
     seen = 0
@@ -104,7 +104,7 @@ def _hashable(key: Any) -> bool:
     return True
 
 
-def safe_key(key: Any) -> Any:
+def safe_key(key: object) -> object:
     return key if _hashable(key) else f"<unhashable {describe(key)} key>"
 
 
@@ -122,7 +122,7 @@ class BoundedOpcodes:
         line = self.readline()[:-1].rstrip(b"L")
         self.append(self._text_int(line + b"\n"))
 
-    def _text_int(self, line: bytes) -> Any:
+    def _text_int(self, line: bytes) -> object:
         if len(line) > MAX_INT_DIGITS:
             self.note("a huge integer was not decoded")
             return Truncated(f"integer with {len(line) - 1} digits")
@@ -200,7 +200,7 @@ class BoundedOpcodes:
     def _position(self) -> int:
         return self._source.pos if isinstance(self._source, BoundedSource) else self._source.tell()
 
-    def load(self) -> Any:
+    def load(self) -> object:
         """``pickle._Unpickler.load`` reading the source directly (no frame buffering).
 
         The commonest opcodes of torch pickles run inline (a call per opcode is most of the

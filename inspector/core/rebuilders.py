@@ -9,7 +9,7 @@ the call as an inert ``PickledObject`` instead.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Callable
+from collections.abc import Callable
 
 from inspector.core import dtypes
 from inspector.core.model import PickledObject, Storage, TensorRef, Truncated
@@ -47,7 +47,7 @@ class GlobalReference(PickledObject):
     """A global the pickle names but we never import: a class or function used as a value."""
 
 
-def storage_class_dtype(storage_type: Any) -> str | None:
+def storage_class_dtype(storage_type: object) -> str | None:
     """Element type of a storage class marker (``torch.FloatStorage`` -> ``float32``)."""
     name = getattr(storage_type, "class_name", None)
     if not isinstance(name, str):
@@ -55,7 +55,7 @@ def storage_class_dtype(storage_type: Any) -> str | None:
     return dtypes.STORAGE_CLASS_DTYPE.get(name.rsplit(".", 1)[-1])
 
 
-def _ints(value: Any, what: str) -> tuple[int, ...]:
+def _ints(value: object, what: str) -> tuple[int, ...]:
     if type(value) is not tuple:
         if not isinstance(value, (tuple, list)):
             raise RebuildError(f"{what} is not a short sequence of integers")
@@ -68,13 +68,13 @@ def _ints(value: Any, what: str) -> tuple[int, ...]:
     return value
 
 
-def _int(value: Any, what: str) -> int:
+def _int(value: object, what: str) -> int:
     if type(value) is not int:
         raise RebuildError(f"{what} is not an integer")
     return value
 
 
-def _tensor_dtype(storage: Any, dtype: Any) -> str:
+def _tensor_dtype(storage: object, dtype: object) -> str:
     if isinstance(dtype, DtypeName):
         return dtype.dtype
     if isinstance(storage, (Storage, UnreadableStorage)):
@@ -82,8 +82,8 @@ def _tensor_dtype(storage: Any, dtype: Any) -> str:
     raise RebuildError(storage.reason if isinstance(storage, Truncated) else "tensor without a dtype")
 
 
-def _strided(storage: Any, offset: Any, size: Any, stride: Any, requires_grad: Any = False,
-             dtype: Any = None, layout: str = "strided") -> TensorRef:
+def _strided(storage: object, offset: object, size: object, stride: object, requires_grad: object = False,
+             dtype: object = None, layout: str = "strided") -> TensorRef:
     shape = _ints(size, "tensor size")
     steps = _ints(stride, "tensor stride")
     if len(shape) != len(steps):
@@ -111,7 +111,7 @@ def rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, back
     return _strided(storage, storage_offset, size, stride, requires_grad, dtype=dtype)
 
 
-def _as_parameter(data: Any, requires_grad: Any) -> TensorRef:
+def _as_parameter(data: object, requires_grad: object) -> TensorRef:
     if not isinstance(data, TensorRef):
         raise RebuildError("parameter without a tensor")
     ref = data  # a parameter's tensor is pickled inline: it is never shared with other values
@@ -207,7 +207,7 @@ def ordered_dict(items=()):
     raise RebuildError("OrderedDict from something that is not pairs")
 
 
-def _pairs(items: Any) -> list:
+def _pairs(items: object) -> list:
     """(key, value) pairs with keys that are safe to hash (a deeply nested tuple is not)."""
     pairs = []
     for item in items:
@@ -217,7 +217,7 @@ def _pairs(items: Any) -> list:
     return pairs
 
 
-def _hashed_collection(kind: type) -> Callable[..., Any]:
+def _hashed_collection(kind: type) -> Callable[..., object]:
     def build(items=()):
         if not isinstance(items, (list, tuple, set, frozenset)):
             raise RebuildError(f"{kind.__name__} from an unexpected value")
@@ -247,7 +247,7 @@ def codecs_encode(text, encoding="utf-8", errors="strict"):
     return text.encode(encoding, "strict")
 
 
-def _plain(kind: type, *allowed: type) -> Callable[..., Any]:
+def _plain(kind: type, *allowed: type) -> Callable[..., object]:
     def build(*args):
         if not all(isinstance(arg, allowed) for arg in args):
             raise RebuildError(f"{kind.__name__} from an unexpected value")
@@ -274,7 +274,7 @@ def newobj(cls, *args):
 
 _SCALARS = (int, float, bool, str, bytes, type(None), tuple, frozenset)
 
-REBUILDERS: dict[str, Callable[..., Any]] = {
+REBUILDERS: dict[str, Callable[..., object]] = {
     "torch._utils._rebuild_tensor": rebuild_tensor,
     "torch._utils._rebuild_tensor_v2": rebuild_tensor_v2,
     "torch._utils._rebuild_tensor_v3": rebuild_tensor_v3,

@@ -11,7 +11,7 @@ pickled as an ``nn.Parameter`` (e.g. in a pickled optimizer's param groups) is a
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
 
 from inspector.core.model import MAX_WALK_NODES, ModuleObject, PickledObject, TensorRef
 
@@ -35,10 +35,10 @@ OBJECT_STATE = "object-state"  # the attribute dict of a pickled object: not a s
 OPTIMIZER = "optimizer-state"
 
 
-def assign_roles(root: Any) -> None:
+def assign_roles(root: object) -> None:
     """Set ``role`` on tensors still marked "tensor", outside ``ModuleObject``s, in place."""
     seen: set[int] = set()
-    stack: list[tuple[Any, str]] = [(root, PLAIN)]
+    stack: list[tuple[object, str]] = [(root, PLAIN)]
     while stack and len(seen) < MAX_WALK_NODES:
         value, context = stack.pop()
         if isinstance(value, TensorRef):
@@ -52,11 +52,11 @@ def assign_roles(root: Any) -> None:
         stack.extend(_children_with_context(value, context))
 
 
-def is_optimizer_state(value: Any) -> bool:
+def is_optimizer_state(value: object) -> bool:
     return isinstance(value, dict) and "state" in value and "param_groups" in value
 
 
-def is_state_dict(value: Any) -> bool:
+def is_state_dict(value: object) -> bool:
     """A non-empty mapping of dotted names to tensors, like ``model.state_dict()``."""
     if not isinstance(value, dict) or not value:
         return False
@@ -79,7 +79,7 @@ def _set_role(tensor: TensorRef, role: str | None) -> None:
         tensor.role = role
 
 
-def _children_with_context(value: Any, context: str) -> Iterator[tuple[Any, str]]:
+def _children_with_context(value: object, context: str) -> Iterator[tuple[object, str]]:
     if isinstance(value, PickledObject):
         yield value.state, OBJECT_STATE if context == PLAIN else context
         for child in (value.args, value.items, value.dict_items):

@@ -10,7 +10,6 @@ and storages are shared, not copied.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
 
 from inspector.core.model import ModuleObject, PickledObject, TensorRef, Truncated
 from inspector.core.rebuilders import GlobalReference
@@ -29,7 +28,7 @@ _LEAVES = frozenset({str, int, float, bool, type(None), bytes, TensorRef, Trunca
 class _Frame:
     __slots__ = ("original", "children", "index", "out", "depth")
 
-    def __init__(self, original: Any, children: list, depth: int) -> None:
+    def __init__(self, original: object, children: list, depth: int) -> None:
         self.original = original
         self.children = children
         self.index = 0
@@ -37,7 +36,7 @@ class _Frame:
         self.depth = depth
 
 
-def _children(value: Any) -> list | None:
+def _children(value: object) -> list | None:
     """The values to sanitize inside ``value`` (None for a leaf)."""
     kind = type(value)
     if kind is list or kind is tuple:
@@ -51,7 +50,7 @@ def _children(value: Any) -> list | None:
     return None
 
 
-def _rebuild(original: Any, out: list) -> Any:
+def _rebuild(original: object, out: list) -> object:
     kind = type(original)
     if kind is list:
         return out
@@ -73,7 +72,7 @@ def _rebuild(original: Any, out: list) -> Any:
                         attributes=out[0] if isinstance(out[0], dict) else {})
 
 
-def _keep_state_dict_metadata(original: Any, rebuilt: dict) -> None:
+def _keep_state_dict_metadata(original: object, rebuilt: dict) -> None:
     """Carry over a state dict's ``_metadata`` ({prefix: {"version": n}}) if it has that shape."""
     metadata = getattr(original, "_metadata", None)
     if not isinstance(rebuilt, OrderedDict) or not isinstance(metadata, dict) or len(metadata) > MAX_NODES:
@@ -82,7 +81,7 @@ def _keep_state_dict_metadata(original: Any, rebuilt: dict) -> None:
         rebuilt._metadata = metadata
 
 
-def sanitize(value: Any, max_depth: int = MAX_DEPTH, max_nodes: int = MAX_NODES) -> tuple[Any, list[str]]:
+def sanitize(value: object, max_depth: int = MAX_DEPTH, max_nodes: int = MAX_NODES) -> tuple[object, list[str]]:
     """A copy of ``value`` that is at most ``max_depth`` deep, ``max_nodes`` large and acyclic."""
     children = _children(value)
     if children is None:

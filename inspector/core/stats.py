@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -42,7 +42,7 @@ class TensorStats:
     def finite(self) -> int:
         return self.count - self.nan - self.inf
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         """JSON-safe: non-finite floats become None; ``error`` only when there is one."""
         result = {key: _json_number(value) for key, value in asdict(self).items()}
         if self.error is None:
@@ -50,7 +50,7 @@ class TensorStats:
         return result
 
 
-def _json_number(value: Any) -> Any:
+def _json_number(value: object) -> object:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
@@ -94,8 +94,8 @@ class RunningStats:
         self.mean = 0.0
         self.m2 = 0.0
         self.scale = 1.0  # moments are kept in units of ``scale``
-        self.low: Any = None
-        self.high: Any = None
+        self.low: object = None
+        self.high: object = None
 
     def add(self, chunk: np.ndarray) -> None:
         with np.errstate(invalid="ignore"):  # signalling NaNs in the file are just NaNs
@@ -140,7 +140,7 @@ class RunningStats:
         finite = values[~(nan | inf)]
         return np.abs(finite.astype(np.complex128))
 
-    def _add_extremes(self, values: np.ndarray) -> tuple[Any, Any]:
+    def _add_extremes(self, values: np.ndarray) -> tuple[object, object]:
         low, high = values.min().item(), values.max().item()
         self.low = low if self.low is None else min(self.low, low)
         self.high = high if self.high is None else max(self.high, high)
@@ -178,7 +178,7 @@ class RunningStats:
             stats.std = math.sqrt(max(m2, 0.0) / (self.finite - 1)) * self.scale
         return stats
 
-    def _extreme(self, value: Any) -> float | int:
+    def _extreme(self, value: object) -> float | int:
         return float(value) if self.kind != "int" else int(value)
 
 

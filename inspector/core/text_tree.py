@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Iterator
+from collections.abc import Iterator
 
 from inspector.core.model import Checkpoint
 from inspector.core.tree import Node
@@ -34,7 +34,7 @@ def render_text(checkpoint: Checkpoint, root: Node, *, max_depth: int | None = N
             stack.extend((child, depth + 1) for child in reversed(node.children))
 
 
-def short_repr(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
+def short_repr(value: object, limit: int = MAX_VALUE_CHARS) -> str:
     """A one-line, bounded description of a plain value."""
     if isinstance(value, (bytes, bytearray)):
         return f"<{len(value)} bytes>"
@@ -75,7 +75,7 @@ def _tensor_line(node: Node, label: str, stats: dict | None) -> str:
     return line
 
 
-def _stats_text(stats: Any) -> str:
+def _stats_text(stats: object) -> str:
     values = stats.as_dict() if hasattr(stats, "as_dict") else dict(stats)
     parts = []
     for key in ("min", "max", "mean", "std"):
@@ -87,7 +87,7 @@ def _stats_text(stats: Any) -> str:
     return " ".join(parts)
 
 
-def _number(value: Any) -> str:
+def _number(value: object) -> str:
     if value is None:
         return "-"
     if isinstance(value, float) and math.isfinite(value):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 import os
-from typing import Any, Iterator
+from collections.abc import Iterator
 
 from inspector.core.model import (
     Checkpoint, ModuleObject, PathElement, PickledObject, TensorPath, TensorRef, Truncated,
@@ -35,7 +35,7 @@ class Node:
                  "step", "key", "tensor_count", "numel_total", "nbytes_total", "row")
 
     def __init__(self, name: str, kind: str, step: PathElement | None = None, *,
-                 tensor: TensorRef | None = None, value: Any = None, class_name: str = "",
+                 tensor: TensorRef | None = None, value: object = None, class_name: str = "",
                  key: str = "") -> None:
         self.name = name
         self.kind = kind
@@ -113,7 +113,7 @@ def filter_nodes(root: Node, text: str) -> set[Node]:
     return shown
 
 
-def is_state_dict(value: Any) -> bool:
+def is_state_dict(value: object) -> bool:
     """A dict with str keys whose values are mostly tensors."""
     if not isinstance(value, dict) or not value:
         return False
@@ -131,7 +131,7 @@ class _Builder:
     def __init__(self, max_nodes: int) -> None:
         self.max_nodes = max_nodes
         self.created: list[Node] = []
-        self.pending: list[tuple[Node, Any]] = []
+        self.pending: list[tuple[Node, object]] = []
         self.full = False
 
     def run(self) -> None:
@@ -139,7 +139,7 @@ class _Builder:
             node, value = self.pending.pop()
             self.expand(node, value)
 
-    def expand(self, node: Node, value: Any) -> None:
+    def expand(self, node: Node, value: object) -> None:
         if isinstance(value, ModuleObject):
             self._add_hierarchy(node, value.state_dict.items(), value.submodule_classes)
             self._add_items(node, value.attributes.items())
@@ -180,7 +180,7 @@ class _Builder:
             modules[current] = node
         return modules[prefix]
 
-    def _add(self, parent: Node, name: str, value: Any, step: PathElement, key: str = "") -> bool:
+    def _add(self, parent: Node, name: str, value: object, step: PathElement, key: str = "") -> bool:
         node = _leaf_or_container(name, value, step, key)
         if not self._attach(parent, node):
             return False
@@ -200,7 +200,7 @@ class _Builder:
         return True
 
 
-def _leaf_or_container(name: str, value: Any, step: PathElement, key: str) -> Node:
+def _leaf_or_container(name: str, value: object, step: PathElement, key: str) -> Node:
     if isinstance(value, TensorRef):
         return Node(name, "tensor", step, tensor=value, key=key)
     if isinstance(value, dict):

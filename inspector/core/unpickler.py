@@ -13,7 +13,7 @@ import io
 import pickle
 import struct
 from collections import OrderedDict
-from typing import Any, Callable
+from collections.abc import Callable
 
 from inspector.core import rebuilders
 from inspector.core.errors import CheckpointError
@@ -32,7 +32,7 @@ class LoadedPickle(EqualByFields):
     __slots__ = ("value", "globals", "warnings", "end", "tensors")
     __hash__ = None  # mutable, compared by value
 
-    def __init__(self, value: Any, globals: list[str], warnings: list[str] | None = None,
+    def __init__(self, value: object, globals: list[str], warnings: list[str] | None = None,
                  end: int = 0, tensors: list[TensorRef] | None = None) -> None:
         self.value = value
         self.globals = globals
@@ -51,21 +51,21 @@ class LoadedPickle(EqualByFields):
 class AllowedGlobal(GlobalReference):
     """A global we implement ourselves; calling it runs our pure-data function."""
 
-    def __init__(self, class_name: str, args: tuple = (), state: Any = None,
+    def __init__(self, class_name: str, args: tuple = (), state: object = None,
                  items: list | None = None, dict_items: list | None = None,
-                 function: Callable[..., Any] | None = None) -> None:
+                 function: Callable[..., object] | None = None) -> None:
         super().__init__(class_name, args, state, items, dict_items)
         self.function = function
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, *args: object, **kwargs: object) -> object:
         return self.function(*args, **kwargs)
 
 
 class RestrictedUnpickler(BoundedOpcodes, pickle._Unpickler):
     dispatch = install_bounded_opcodes(dict(pickle._Unpickler.dispatch))
 
-    def __init__(self, source: Any, persistent_load: Callable[[Any], Any] | None,
-                 extra_globals: dict[str, Callable[..., Any]] | None,
+    def __init__(self, source: object, persistent_load: Callable[[object], object] | None,
+                 extra_globals: dict[str, Callable[..., object]] | None,
                  byte_offsets: dict[int, tuple[int, int]] | None = None,
                  data: bytes | None = None) -> None:
         super().__init__(source, encoding="utf-8", errors="surrogateescape")
@@ -84,7 +84,7 @@ class RestrictedUnpickler(BoundedOpcodes, pickle._Unpickler):
 
     # --- globals -------------------------------------------------------------------------
 
-    def find_class(self, module: str, name: str) -> Any:
+    def find_class(self, module: str, name: str) -> object:
         if not isinstance(module, str) or not isinstance(name, str):
             raise pickle.UnpicklingError("global name is not text")
         full = map_global_name(module, name)
@@ -104,7 +104,7 @@ class RestrictedUnpickler(BoundedOpcodes, pickle._Unpickler):
         self.global_names.add(name)
         self.append(GlobalReference(class_name=name))
 
-    def persistent_load(self, pid: Any) -> Any:
+    def persistent_load(self, pid: object) -> object:
         if self._persistent is None:
             self.note("the pickle refers to data outside it (persistent ids); not resolved")
             return Truncated("persistent id with nothing to resolve it")
@@ -112,7 +112,7 @@ class RestrictedUnpickler(BoundedOpcodes, pickle._Unpickler):
 
     # --- calls ---------------------------------------------------------------------------
 
-    def call(self, func: Any, args: Any, kwargs: dict | None = None) -> Any:
+    def call(self, func: object, args: object, kwargs: dict | None = None) -> object:
         if not isinstance(args, tuple):
             args = (args,)
         if isinstance(func, AllowedGlobal):
@@ -139,7 +139,7 @@ class RestrictedUnpickler(BoundedOpcodes, pickle._Unpickler):
         kwargs = kwargs if isinstance(kwargs, dict) and all(isinstance(k, str) for k in kwargs) else None
         self.stack[-1] = self.call(self.stack[-1], args, kwargs)
 
-    def _instantiate(self, klass: Any, args: list) -> None:
+    def _instantiate(self, klass: object, args: list) -> None:
         self.append(self.call(klass, tuple(args)))
 
     # --- state and container filling -----------------------------------------------------
@@ -160,7 +160,7 @@ class RestrictedUnpickler(BoundedOpcodes, pickle._Unpickler):
         else:
             self.note(f"BUILD on a {describe(target)} value was ignored")
 
-    def _set_attributes(self, target: OrderedDict, state: Any) -> None:
+    def _set_attributes(self, target: OrderedDict, state: object) -> None:
         if isinstance(state, tuple) and len(state) == 2:
             state = {**(state[0] or {}), **(state[1] or {})} if all(
                 isinstance(part, (dict, type(None))) for part in state) else None
@@ -181,7 +181,7 @@ class RestrictedUnpickler(BoundedOpcodes, pickle._Unpickler):
         items = self.pop_mark()
         self._extend(self.stack[-1], items)
 
-    def _extend(self, target: Any, items: list) -> None:
+    def _extend(self, target: object, items: list) -> None:
         if isinstance(target, list):
             target.extend(items)
         elif isinstance(target, PickledObject):
@@ -198,7 +198,7 @@ class RestrictedUnpickler(BoundedOpcodes, pickle._Unpickler):
         items = self.pop_mark()
         self._set_items(self.stack[-1], items)
 
-    def _set_items(self, target: Any, items: list) -> None:
+    def _set_items(self, target: object, items: list) -> None:
         pairs = zip(items[::2], items[1::2])
         if isinstance(target, dict):
             for key, value in pairs:
@@ -237,8 +237,8 @@ class RestrictedUnpickler(BoundedOpcodes, pickle._Unpickler):
     dispatch[pickle.EXT4[0]] = lambda self: self._extension(struct.unpack("<i", self.read(4))[0])
 
 
-def _run(source: Any, persistent_load: Callable[[Any], Any] | None,
-         extra_globals: dict[str, Callable[..., Any]] | None,
+def _run(source: object, persistent_load: Callable[[object], object] | None,
+         extra_globals: dict[str, Callable[..., object]] | None,
          byte_offsets: dict[int, tuple[int, int]] | None = None,
          data: bytes | None = None) -> LoadedPickle:
     unpickler = RestrictedUnpickler(source, persistent_load, extra_globals, byte_offsets, data)
@@ -263,8 +263,8 @@ def _run(source: Any, persistent_load: Callable[[Any], Any] | None,
 
 
 def load_pickle(read_at: Callable[[int, int], bytes], start: int, end: int,
-                persistent_load: Callable[[Any], Any] | None = None, *,
-                extra_globals: dict[str, Callable[..., Any]] | None = None) -> LoadedPickle:
+                persistent_load: Callable[[object], object] | None = None, *,
+                extra_globals: dict[str, Callable[..., object]] | None = None) -> LoadedPickle:
     """Unpickle the bytes in ``[start, end)`` obtained through ``read_at(offset, size)``.
 
     For pickles inside big files: nothing is read beyond what the opcodes need.
@@ -275,8 +275,8 @@ def load_pickle(read_at: Callable[[int, int], bytes], start: int, end: int,
     return loaded
 
 
-def restricted_load(data: bytes, persistent_load: Callable[[Any], Any] | None = None, *,
-                    extra_globals: dict[str, Callable[..., Any]] | None = None,
+def restricted_load(data: bytes, persistent_load: Callable[[object], object] | None = None, *,
+                    extra_globals: dict[str, Callable[..., object]] | None = None,
                     byte_offsets: dict[int, tuple[int, int]] | None = None) -> LoadedPickle:
     """Unpickle ``data`` without importing or running anything it names.
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
 
 from inspector.core import dtypes
 from inspector.core.errors import CheckpointError
@@ -46,7 +45,7 @@ def read(path: str) -> Job[Checkpoint]:
     reader = ItemReader(folder, _storage_index(fields.get("storage_data")))
     reader.globals.update(loaded.globals)
     reader.warnings.extend(loaded.warnings)
-    flat: dict[str, Any] = {}
+    flat: dict[str, object] = {}
     for number, (fqn, entry) in enumerate(entries.items()):
         yield Progress(number, len(entries), f"Reading {one_line(fqn)}")
         flat[fqn] = _read_entry(reader, fqn, entry)
@@ -76,7 +75,7 @@ def _load_metadata(metadata_path: str):
         raise CheckpointError(f"{metadata_path}: {error}") from None
 
 
-def object_fields(value: Any) -> dict[str, Any]:
+def object_fields(value: object) -> dict[str, object]:
     """The attributes a pickled dataclass received (dict state, or slots ``(dict, slots)``)."""
     if not isinstance(value, PickledObject):
         return {}
@@ -87,17 +86,17 @@ def object_fields(value: Any) -> dict[str, Any]:
     return state if isinstance(state, dict) else {}
 
 
-def _is_class(value: Any, name: str) -> bool:
+def _is_class(value: object, name: str) -> bool:
     return isinstance(value, PickledObject) and value.class_name.rsplit(".", 1)[-1] == name
 
 
-def _mapping(value: Any, what: str) -> dict:
+def _mapping(value: object, what: str) -> dict:
     if not isinstance(value, dict):
         raise CheckpointError(f".metadata: {what} is not a mapping")
     return value
 
 
-def _storage_index(storage_data: Any) -> dict[tuple[str, tuple | None], StorageInfo]:
+def _storage_index(storage_data: object) -> dict[tuple[str, tuple | None], StorageInfo]:
     """``(fqn, chunk offsets or None)`` -> where the item's bytes are."""
     index: dict[tuple[str, tuple | None], StorageInfo] = {}
     for key, info in _mapping(storage_data, "storage_data").items():
@@ -114,7 +113,7 @@ def _storage_index(storage_data: Any) -> dict[tuple[str, tuple | None], StorageI
     return index
 
 
-def _read_entry(reader: ItemReader, fqn: str, entry: Any) -> Any:
+def _read_entry(reader: ItemReader, fqn: str, entry: object) -> object:
     if _is_class(entry, "BytesStorageMetadata"):
         return reader.read_value(fqn)
     if _is_class(entry, "TensorStorageMetadata"):
@@ -122,7 +121,7 @@ def _read_entry(reader: ItemReader, fqn: str, entry: Any) -> Any:
     raise CheckpointError(f".metadata: entry {quoted(fqn)} is neither a tensor nor a value")
 
 
-def _read_tensor(reader: ItemReader, fqn: str, fields: dict[str, Any]) -> TensorRef:
+def _read_tensor(reader: ItemReader, fqn: str, fields: dict[str, object]) -> TensorRef:
     dtype = _dtype_of(fields.get("properties"), fqn)
     shape = _int_tuple(fields.get("size"), f"size of {quoted(fqn)}")
     chunks = fields.get("chunks")
@@ -148,7 +147,7 @@ def _read_tensor(reader: ItemReader, fqn: str, fields: dict[str, Any]) -> Tensor
                      layout="chunked", extra={"chunks": chunk_list})
 
 
-def _dtype_of(properties: Any, fqn: str) -> str:
+def _dtype_of(properties: object, fqn: str) -> str:
     state = properties.state if isinstance(properties, PickledObject) else None
     if isinstance(state, tuple) and state:
         value = state[0]  # TensorProperties.__getstate__: (dtype, layout, requires_grad, ...)
@@ -163,14 +162,14 @@ def _dtype_of(properties: Any, fqn: str) -> str:
     return name
 
 
-def _int_tuple(value: Any, what: str) -> tuple[int, ...]:
+def _int_tuple(value: object, what: str) -> tuple[int, ...]:
     if not isinstance(value, (tuple, list)) or len(value) > MAX_PATH_DEPTH or not all(
             type(item) is int and 0 <= item <= MAX_DIM for item in value):
         raise CheckpointError(f".metadata: {what} is not a list of non-negative integers")
     return tuple(value)
 
 
-def nest(flat: dict[str, Any], planner_data: Any, warnings: list[str]) -> dict:
+def nest(flat: dict[str, object], planner_data: object, warnings: list[str]) -> dict:
     """Rebuild the nested state dict from ``planner_data`` paths; flat keys where it fails."""
     if not isinstance(planner_data, dict):
         return flat
@@ -202,12 +201,12 @@ def _with_lists(node: dict, branches: set[int]) -> dict | list:
     return node
 
 
-def _valid_path(path: Any) -> bool:
+def _valid_path(path: object) -> bool:
     return (isinstance(path, (tuple, list)) and 0 < len(path) <= MAX_PATH_DEPTH
             and all(isinstance(part, (str, int)) and not isinstance(part, bool) for part in path))
 
 
-def _place(root: dict, path: tuple, value: Any, branches: set[int]) -> bool:
+def _place(root: dict, path: tuple, value: object, branches: set[int]) -> bool:
     node = root
     for part in path[:-1]:
         if part not in node:
@@ -226,10 +225,10 @@ def _place(root: dict, path: tuple, value: Any, branches: set[int]) -> bool:
 class StorageInfo:
     """Where one item's bytes are, as ``.metadata`` claims (validated before use)."""
 
-    relative_path: Any
-    offset: Any
-    length: Any
-    transforms: Any = None
+    relative_path: object
+    offset: object
+    length: object
+    transforms: object = None
 
 
 @dataclass
@@ -266,7 +265,7 @@ class ItemReader:
         self.warnings.append(f"{one_line(fqn)}: record is not a torch.save record; not read")
         return _placeholder(dtype, shape, "record in an encoding this reader does not know")
 
-    def read_value(self, fqn: str) -> Any:
+    def read_value(self, fqn: str) -> object:
         info = self.storage.get((fqn, None))
         if info is None:
             self.missing.append(one_line(fqn))
@@ -305,7 +304,7 @@ class ItemReader:
                                   f"past the end of the file ({size} bytes)")
         return path, offset, length
 
-    def _file(self, relative: Any) -> tuple[str, int]:
+    def _file(self, relative: object) -> tuple[str, int]:
         key = relative if isinstance(relative, str) else repr(relative)
         if key not in self._files:
             path = member_path(self.folder, relative, ".metadata")
@@ -313,7 +312,7 @@ class ItemReader:
             self.files_used.add(key)
         return self._files[key]
 
-    def _embedded(self, fqn: str, path: str, offset: int, length: int) -> Any:
+    def _embedded(self, fqn: str, path: str, offset: int, length: int) -> object:
         from inspector.core.formats import torch_zip
         try:
             checkpoint = torch_zip.read_embedded(path, offset, length)
@@ -324,7 +323,7 @@ class ItemReader:
         self.warnings.extend(f"{one_line(fqn)}: {warning}" for warning in checkpoint.warnings)
         return checkpoint.root
 
-    def _raw_pickle(self, fqn: str, path: str, offset: int, length: int) -> Any:
+    def _raw_pickle(self, fqn: str, path: str, offset: int, length: int) -> object:
         from inspector.core.unpickler import restricted_load
         try:
             loaded = restricted_load(_pread(path, offset, length))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import Any
 
 from inspector.core.errors import CheckpointError
 from inspector.core.formats import safetensors_file
@@ -72,7 +71,7 @@ def find_index(path: str) -> tuple[str, str, list[str]]:
     return path, chosen, warnings
 
 
-def member_path(folder: str, relative: Any, referrer: str) -> str:
+def member_path(folder: str, relative: object, referrer: str) -> str:
     """Absolute path of ``relative`` inside ``folder``; refuses escapes and non-regular files.
 
     ``relative`` comes from untrusted metadata: absolute paths, ``..`` and symlinks that
@@ -98,7 +97,7 @@ def member_path(folder: str, relative: Any, referrer: str) -> str:
     return target
 
 
-def _read_index(index_path: str, index_name: str) -> dict[str, Any]:
+def _read_index(index_path: str, index_name: str) -> dict[str, object]:
     fd = safetensors_file.open_regular_file(index_path)
     try:
         size = os.fstat(fd).st_size
@@ -111,7 +110,7 @@ def _read_index(index_path: str, index_name: str) -> dict[str, Any]:
     return safetensors_file.parse_json_object(raw.lstrip(), index_name, "index")
 
 
-def _weight_map(index: dict[str, Any], index_name: str) -> dict[str, str]:
+def _weight_map(index: dict[str, object], index_name: str) -> dict[str, str]:
     weight_map = index.get("weight_map")
     if not isinstance(weight_map, dict):
         raise CheckpointError(f"{index_name}: no \"weight_map\" object in the index")

@@ -9,7 +9,6 @@ _load_from_bytes``, which would call torch.load): we read that stream ourselves,
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from inspector.core.errors import CheckpointError
 from inspector.core.formats import torch_legacy
@@ -65,7 +64,7 @@ class _PlainReader:
         return Checkpoint(path=self.path, format="pickle", root=loaded.value,
                           globals=sorted({*loaded.globals, *self.inner_globals}), warnings=warnings)
 
-    def _located(self, raw: Any) -> int | None:
+    def _located(self, raw: object) -> int | None:
         """Offset of ``raw`` in the file if the pickle stored it as one byte string."""
         found = self.offsets.get(id(raw))
         if found is None or not isinstance(raw, (bytes, bytearray)):
@@ -75,7 +74,7 @@ class _PlainReader:
             return None
         return offset
 
-    def _load_from_bytes(self, raw: Any) -> Storage | Truncated:
+    def _load_from_bytes(self, raw: object) -> Storage | Truncated:
         offset = self._located(raw)
         if offset is None:
             return Truncated("a torch storage whose bytes are not stored as one block")
@@ -85,23 +84,23 @@ class _PlainReader:
             return inner.root
         return Truncated("a torch storage stream that holds something else")
 
-    def _reconstruct(self, cls: Any = None, shape: Any = (0,), code: Any = b"b") -> TensorRef:
+    def _reconstruct(self, cls: object = None, shape: object = (0,), code: object = b"b") -> TensorRef:
         array = TensorRef(dtype="uint8", shape=(0,), stride=(1,), storage=None)
         array.extra.update(numpy=True, problem="numpy array without data", on_build=self._build_array)
         return array
 
-    def _build_array(self, array: TensorRef, state: Any) -> None:
+    def _build_array(self, array: TensorRef, state: object) -> None:
         if not isinstance(state, tuple) or len(state) != 5:
             return
         _, shape, dtype, fortran, raw = state
         self._fill(array, raw, dtype, shape, bool(fortran))
 
-    def _frombuffer(self, raw: Any, dtype: Any, shape: Any, order: Any = "C") -> TensorRef:
+    def _frombuffer(self, raw: object, dtype: object, shape: object, order: object = "C") -> TensorRef:
         array = TensorRef(dtype="uint8", shape=(0,), stride=(1,), storage=None, extra={"numpy": True})
         self._fill(array, raw, dtype, shape, order == "F")
         return array
 
-    def _fill(self, array: TensorRef, raw: Any, dtype: Any, shape: Any, fortran: bool) -> None:
+    def _fill(self, array: TensorRef, raw: object, dtype: object, shape: object, fortran: bool) -> None:
         name, byteorder = _numpy_dtype(dtype)
         if name is None or not isinstance(shape, tuple) or not all(type(n) is int and n >= 0 for n in shape):
             array.extra["problem"] = f"numpy array of an unsupported kind ({_dtype_code(dtype)})"
@@ -116,13 +115,13 @@ class _PlainReader:
         array.extra.pop("problem", None)
 
 
-def _dtype_code(dtype: Any) -> str:
+def _dtype_code(dtype: object) -> str:
     if isinstance(dtype, PickledObject) and dtype.args and isinstance(dtype.args[0], str):
         return dtype.args[0]
     return "?"
 
 
-def _numpy_dtype(dtype: Any) -> tuple[str | None, str]:
+def _numpy_dtype(dtype: object) -> tuple[str | None, str]:
     code = _dtype_code(dtype)
     state = dtype.state if isinstance(dtype, PickledObject) else None
     order = state[1] if isinstance(state, tuple) and len(state) > 1 else "<"

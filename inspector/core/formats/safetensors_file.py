@@ -13,7 +13,6 @@ import json
 import os
 import stat
 from dataclasses import dataclass
-from typing import Any
 
 from inspector.core.dtypes import SAFETENSORS_DTYPE, itemsize
 from inspector.core.errors import CheckpointError
@@ -39,7 +38,7 @@ def read(path: str) -> Job[Checkpoint]:
     yield Progress(0, 1, f"Reading header of {os.path.basename(path)}")
     contents = read_contents(path)
     yield Progress(1, 1, f"{len(contents.tensors)} tensors")
-    metadata: dict[str, Any] = {"header_bytes": contents.header_bytes}
+    metadata: dict[str, object] = {"header_bytes": contents.header_bytes}
     if contents.metadata is not None:
         metadata["safetensors_metadata"] = contents.metadata
     return Checkpoint(path=path, format="safetensors", root=contents.tensors,
@@ -63,13 +62,13 @@ def read_contents(path: str) -> SafetensorsContents:
     return SafetensorsContents(tensors=tensors, metadata=metadata, header_bytes=header_len)
 
 
-def quoted(text: Any, limit: int = 120) -> str:
+def quoted(text: object, limit: int = 120) -> str:
     """``repr`` cut short: names taken from a file stay one short line in messages."""
     text = text if isinstance(text, str) else repr(text)
     return repr(text[:limit]) + ("..." if len(text) > limit else "")
 
 
-def one_line(text: Any, limit: int = 120) -> str:
+def one_line(text: object, limit: int = 120) -> str:
     """``text`` as is when it is short and printable, else ``quoted``."""
     text = text if isinstance(text, str) else repr(text)
     return text if len(text) <= limit and text.isprintable() else quoted(text, limit)
@@ -115,7 +114,7 @@ def _pread_exact(fd: int, size: int, offset: int, name: str) -> bytes:
     return b"".join(chunks)
 
 
-def parse_json_object(raw: bytes, name: str, what: str = "header") -> dict[str, Any]:
+def parse_json_object(raw: bytes, name: str, what: str = "header") -> dict[str, object]:
     """Strict JSON object: UTF-8, starts with ``{``, no duplicate keys."""
     if not raw.startswith(b"{"):
         raise CheckpointError(f"{name}: {what} does not start with '{{' (not a JSON object)")
@@ -137,8 +136,8 @@ class _DuplicateKey(ValueError):
         self.key = key
 
 
-def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
+def _reject_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    result: dict[str, object] = {}
     for key, value in pairs:
         if key in result:
             raise _DuplicateKey(key)
@@ -151,7 +150,7 @@ def _short(error: Exception) -> str:
     return text[:120]
 
 
-def _parse_metadata(value: Any, name: str) -> dict[str, str] | None:
+def _parse_metadata(value: object, name: str) -> dict[str, str] | None:
     if value is None:
         return None
     if not isinstance(value, dict):
@@ -164,7 +163,7 @@ def _parse_metadata(value: Any, name: str) -> dict[str, str] | None:
     return value
 
 
-def _build_tensors(path: str, header: dict[str, Any], data_start: int, data_len: int,
+def _build_tensors(path: str, header: dict[str, object], data_start: int, data_len: int,
                    name: str) -> dict[str, TensorRef]:
     spans: list[tuple[int, int, str]] = []
     tensors: dict[str, TensorRef] = {}
@@ -183,7 +182,7 @@ def _build_tensors(path: str, header: dict[str, Any], data_start: int, data_len:
     return {key: tensors[key] for key in sorted(tensors)}
 
 
-def _parse_entry(key: str, entry: Any, name: str) -> tuple[str, tuple[int, ...], int, int]:
+def _parse_entry(key: str, entry: object, name: str) -> tuple[str, tuple[int, ...], int, int]:
     if not isinstance(entry, dict):
         raise CheckpointError(f"{name}: header entry {quoted(key)} is not an object")
     for field_name in ("dtype", "shape", "data_offsets"):
@@ -204,7 +203,7 @@ def _parse_entry(key: str, entry: Any, name: str) -> tuple[str, tuple[int, ...],
     return dtype, shape, begin, end
 
 
-def _parse_shape(key: str, shape: Any, name: str) -> tuple[int, ...]:
+def _parse_shape(key: str, shape: object, name: str) -> tuple[int, ...]:
     if not isinstance(shape, list) or not all(_is_int(size) for size in shape):
         raise CheckpointError(f"{name}: tensor {quoted(key)} shape must be a list of integers")
     if len(shape) > MAX_RANK:
@@ -219,7 +218,7 @@ def _parse_shape(key: str, shape: Any, name: str) -> tuple[int, ...]:
     return tuple(shape)
 
 
-def _parse_offsets(key: str, offsets: Any, name: str) -> tuple[int, int]:
+def _parse_offsets(key: str, offsets: object, name: str) -> tuple[int, int]:
     if (not isinstance(offsets, list) or len(offsets) != 2
             or not all(_is_int(value) for value in offsets)):
         raise CheckpointError(f"{name}: tensor {quoted(key)} data_offsets must be two integers")
@@ -241,7 +240,7 @@ def _torch_dtype_and_shape(code: str, shape: tuple[int, ...], key: str,
     return dtype, shape[:-1] + (shape[-1] // 2,)
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

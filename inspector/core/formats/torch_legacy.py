@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import Any
 
 from inspector.core.dtypes import itemsize
 from inspector.core.errors import CheckpointError
@@ -68,7 +67,7 @@ class _LegacyReader:
         return Checkpoint(path=self.path, format="torch-legacy", root=root, globals=sorted(self.globals),
                           warnings=warnings, metadata={"byteorder": self.byteorder, "end": self.position})
 
-    def _next(self, persistent_load: Any = None) -> LoadedPickle:
+    def _next(self, persistent_load: object = None) -> LoadedPickle:
         loaded = load_pickle(lambda offset, size: os.pread(self.fd, size, offset),
                              self.position, self.end, persistent_load)
         self.position = loaded.end
@@ -76,12 +75,12 @@ class _LegacyReader:
         self.warnings.extend(loaded.warnings)
         return loaded
 
-    def _read_sys_info(self, sys_info: Any) -> None:
+    def _read_sys_info(self, sys_info: object) -> None:
         if not isinstance(sys_info, dict):
             raise CheckpointError("its sys_info record is damaged")
         self.byteorder = "little" if sys_info.get("little_endian", True) else "big"
 
-    def _persistent_load(self, pid: Any) -> Any:
+    def _persistent_load(self, pid: object) -> object:
         if isinstance(pid, tuple) and len(pid) >= 2 and pid[0] == "module" and isinstance(pid[1], GlobalReference):
             return pid[1]  # a pickled nn.Module's class, with its source text: keep only the name
         if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage"):
@@ -100,7 +99,7 @@ class _LegacyReader:
             return Storage(self.path, -1, -1, dtype, view_key, location, self.byteorder)
         return self.placeholders[key]
 
-    def _walk_records(self, keys: Any) -> dict[str, Storage]:
+    def _walk_records(self, keys: object) -> dict[str, Storage]:
         if not isinstance(keys, list) or len(keys) > MAX_KEYS:
             raise CheckpointError("its storage key list is damaged")
         count_format = "<q" if self.byteorder == "little" else ">q"
@@ -129,7 +128,7 @@ class _LegacyReader:
         self.position += 8 + nbytes
         return storage
 
-    def _attach(self, loaded: LoadedPickle, storages: dict[str, Storage]) -> Any:
+    def _attach(self, loaded: LoadedPickle, storages: dict[str, Storage]) -> object:
         """Point every tensor at its located storage; tensors without one lose it."""
         for key, (root_key, offset, numel) in self.views.items():
             root = storages.get(root_key)

@@ -9,7 +9,7 @@ it loses its storage (``extra["problem"]`` says why) so its values are never rea
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
 
 from inspector.core.dtypes import itemsize
 from inspector.core.errors import CheckpointError
@@ -80,7 +80,7 @@ def _small_text(archive: ZipArchive, name: str) -> str | None:
 
 def load_archive_pickle(archive: ZipArchive, entry_name: str, data_dir: str,
                         byteorder: str = "little", *,
-                        extra_globals: dict[str, Callable[..., Any]] | None = None) -> LoadedPickle:
+                        extra_globals: dict[str, Callable[..., object]] | None = None) -> LoadedPickle:
     """Unpickle ``entry_name`` with storages resolved to records ``<data_dir><key>``."""
     data = archive.read(entry_name, MAX_PICKLE_BYTES)
     resolver = StorageResolver(archive, data_dir, byteorder)
@@ -100,7 +100,7 @@ class StorageResolver:
         self.storages: dict[str, Storage | Truncated] = {}
         self.warnings: list[str] = []
 
-    def __call__(self, pid: Any) -> Storage | Truncated:
+    def __call__(self, pid: object) -> Storage | Truncated:
         if not (type(pid) is tuple and len(pid) >= 5 and pid[0] == "storage"):
             return Truncated(f"unknown persistent id {_short(pid)}")
         key = pid[2] if type(pid[2]) is str else str(pid[2])
@@ -109,7 +109,7 @@ class StorageResolver:
             storage = self.storages[key] = self._storage(pid[1], key, str(pid[3]), pid[4])
         return storage
 
-    def _storage(self, storage_type: Any, key: str, location: str, numel: Any) -> Storage | Truncated:
+    def _storage(self, storage_type: object, key: str, location: str, numel: object) -> Storage | Truncated:
         dtype = storage_class_dtype(storage_type)
         if dtype is None:
             return Truncated(f"storage {key} has an unknown type {_short(storage_type)}")
@@ -147,6 +147,6 @@ def validate_tensors(tensors: list[TensorRef]) -> list[str]:
     return [f"{len(problems)} tensor(s) cannot be read: {listed}{more}"]
 
 
-def _short(value: Any) -> str:
+def _short(value: object) -> str:
     text = getattr(value, "class_name", None) or type(value).__name__
     return text[:80]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from inspector.core.errors import CheckpointError
 from inspector.core.formats.torch_zip import load_archive_pickle, read_byteorder, validate_tensors
@@ -34,12 +34,12 @@ QUOTED_NAME = re.compile(r"\"([^\"]*)\"|'([^']*)'")
 MANGLE = re.compile(r"\.___torch_mangle_\d+")
 
 
-def _same(value: Any, *_: Any) -> Any:
+def _same(value: object, *_: object) -> object:
     return value
 
 
 # torch.jit._pickle helpers only tag container types; the value itself is the data.
-SCRIPT_GLOBALS: dict[str, Callable[..., Any]] = {
+SCRIPT_GLOBALS: dict[str, Callable[..., object]] = {
     "torch.jit._pickle.build_intlist": _same,
     "torch.jit._pickle.build_tensorlist": _same,
     "torch.jit._pickle.build_doublelist": _same,
@@ -170,13 +170,13 @@ class ScriptModuleBuilder:
         self.raw_class_names: dict[str, str] = {}
         self.undeclared: set[str] = set()
 
-    def build(self, root: Any) -> Any:
+    def build(self, root: object) -> object:
         if not self.is_module(root):
             self.warnings.append("data.pkl does not hold a scripted module; shown as it is")
             return root
         state_dict: dict[str, TensorRef] = {}
         classes: dict[str, str] = {}
-        extra: dict[str, Any] = {}
+        extra: dict[str, object] = {}
         for prefix, module in self._modules_in_order(root):
             if len(state_dict) + len(extra) >= MAX_ENTRIES:
                 self.warnings.append(f"more than {MAX_ENTRIES} tensors: the rest are not shown")
@@ -192,7 +192,7 @@ class ScriptModuleBuilder:
         attributes.update(extra)
         return ModuleObject(clean_class_name(root.class_name), state_dict, classes, attributes)
 
-    def is_module(self, value: Any) -> bool:
+    def is_module(self, value: object) -> bool:
         if not isinstance(value, PickledObject) or not isinstance(value.state, dict):
             return False
         if not value.class_name.startswith("__torch__."):
@@ -240,11 +240,11 @@ def _declared_role(declaration: Declaration | None, name: str, tensor: TensorRef
     return None
 
 
-def _is_simple(value: Any) -> bool:
+def _is_simple(value: object) -> bool:
     return isinstance(value, (str, int, float, bool, type(None)))
 
 
-def _attach_extras(root: ModuleObject, extras: dict[str, Any]) -> None:
+def _attach_extras(root: ModuleObject, extras: dict[str, object]) -> None:
     """Constants, under the names the code files use for them (``CONSTANTS.c0``)."""
     constants = extras.get("constants")
     for index, value in enumerate(constants if isinstance(constants, (tuple, list)) else ()):
