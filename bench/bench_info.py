@@ -1,10 +1,14 @@
 """Time `inspector info --json FILE` against `torch.load(FILE, mmap=True, weights_only=True)`.
 
     python bench/make_checkpoint.py /tmp/bench.pt --gb 0.8 --tensors 2000
-    python bench/bench_info.py /tmp/bench.pt --runs 5
+    python bench/bench_info.py /tmp/bench.pt --runs 9
 
-Both run as fresh interpreters (imports included), alternating, with a warm page cache.
-Prints median wall times, the speed ratio (target >= 20x) and our peak RSS (target <= 200 MB),
+Run it with the interpreter of an environment where the project is installed (not editable:
+an editable install adds an import hook to every start) and torch is importable. Ours is the
+installed ``inspector`` command beside that interpreter (``python -m inspector`` if there is
+none). Both run as fresh processes (imports included), alternating, with a warm page cache.
+Prints median wall times, the speed ratio of the medians and its range pair by pair
+(target >= 20x) and our peak RSS (target <= 200 MB),
 our median when run back to back (the baseline's 600 MB run in between evicts our files'
 pages on a busy machine), then the slowest imports of our command (`python -X importtime`).
 """
@@ -78,7 +82,7 @@ def slowest_imports(path: str, count: int = 12) -> list[tuple[int, str]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("file", help="checkpoint written by make_checkpoint.py")
-    parser.add_argument("--runs", type=int, default=5, help="runs of each command")
+    parser.add_argument("--runs", type=int, default=9, help="runs of each command")
     options = parser.parse_args()
     for command in (ours, baseline):  # warm the page and bytecode caches once for both
         timed_run(command(options.file))
@@ -93,7 +97,9 @@ def main() -> int:
     print(f"file: {options.file} ({size_gb:.2f} GB), {options.runs} runs each, alternating")
     print(f"inspector info --json : median {ours_s:.3f} s, peak RSS {max(our_rss):.0f} MB")
     print(f"torch.load(mmap=True) : median {base_s:.3f} s, peak RSS {max(base_rss):.0f} MB")
+    pairs = sorted(base / mine for base, mine in zip(base_times, our_times))
     print(f"ratio: {base_s / ours_s:.1f}x faster (target >= {TARGET_RATIO:.0f}x); "
+          f"pair by pair {pairs[0]:.1f}x to {pairs[-1]:.1f}x; "
           f"peak RSS {max(our_rss):.0f} MB (target <= {TARGET_RSS_MB:.0f} MB)")
     back_to_back = statistics.median(timed_run(ours(options.file))[0] for _ in range(options.runs))
     print(f"inspector info --json back to back (warm caches): median {back_to_back:.3f} s, "
