@@ -315,10 +315,12 @@ class BoundedOpcodes:
                         pos = source.tell()
                     stack = self.stack
                     append = self.append
-        except (IndexError, struct.error):
-            if pos >= end - 8:  # an argument (8 bytes at most inline) runs past the end
-                raise PickleExhausted(f"the data ends inside an opcode at offset {pos}") from None
-            raise
+        except struct.error:  # unpack_from ran past the end of the data
+            raise PickleExhausted(f"the data ends inside an opcode near offset {pos}") from None
+        except IndexError:
+            if pos >= end:  # an opcode or its one-byte argument lies past the end
+                raise PickleExhausted(f"the data ends at offset {end} without a STOP opcode") from None
+            raise  # the stack ran out: damaged, not truncated
         finally:
             if pos >= 0:
                 source.seek(min(pos, end))

@@ -205,3 +205,9 @@ def test_in_memory_and_streamed_pickles_read_the_same():
     assert in_memory.end == streamed.end == len(data)
     assert repr(in_memory.value) == repr(streamed.value)
     assert in_memory.globals == streamed.globals
+
+
+@pytest.mark.parametrize("data", [b"\x80\x02\x85N.", b"\x80\x02t" + b"N" * 12 + b".", b"\x80\x02q\x00N."])
+def test_an_empty_stack_is_damage_not_truncation(data):
+    with pytest.raises(CheckpointError, match="damaged"):
+        restricted_load(data)
