@@ -56,16 +56,12 @@ def storage_class_dtype(storage_type: object) -> str | None:
 
 
 def _ints(value: object, what: str) -> tuple[int, ...]:
-    if type(value) is not tuple:
-        if not isinstance(value, (tuple, list)):
-            raise RebuildError(f"{what} is not a short sequence of integers")
-        value = tuple(value)
-    if len(value) > 64:
+    if not isinstance(value, (tuple, list)) or len(value) > 64:
         raise RebuildError(f"{what} is not a short sequence of integers")
     for item in value:
         if type(item) is not int:
             raise RebuildError(f"{what} holds a value that is not an integer")
-    return value
+    return value if type(value) is tuple else tuple(value)
 
 
 def _int(value: object, what: str) -> int:

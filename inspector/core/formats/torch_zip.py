@@ -122,8 +122,8 @@ class StorageResolver:
         if type(numel) is not int or numel * itemsize(dtype) != size:
             self.warnings.append(f"record {name} holds {size} bytes but its storage declares "
                                  f"{numel} {dtype} elements")
-        return Storage(self.archive.path, None, size, dtype, key, location, self.byteorder,
-                       zip_local=(header_offset, name, self.archive.end))
+        return Storage.in_zip(self.archive.path, header_offset, name, self.archive.end, size, dtype,
+                              key, location, self.byteorder)
 
 
 def validate_tensors(tensors: list[TensorRef]) -> list[str]:
