@@ -132,7 +132,7 @@ class Document(QWidget):
         self.splitter.addWidget(self.right_stack)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([760, 640])
+        self.splitter.setSizes([800, 600])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.splitter)

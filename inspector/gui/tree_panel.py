@@ -19,8 +19,12 @@ from inspector.gui.tree_model import CheckpointTreeModel
 FILTER_DEBOUNCE_MS = 150
 EXPAND_ALL_MATCH_LIMIT = 300  # expanding more rows than this makes typing feel slow
 AUTO_EXPAND_CHILD_LIMIT = 64
-COLUMN_WIDTHS = {CheckpointTreeModel.NAME: 250, CheckpointTreeModel.SHAPE: 120, CheckpointTreeModel.TYPE: 95,
-                 CheckpointTreeModel.NUMEL: 90, CheckpointTreeModel.SIZE: 75, CheckpointTreeModel.ROLE: 100}
+NAME_COLUMN_WIDTH = 220
+# Each other column starts as wide as its typical longest text, in the view's own font.
+COLUMN_SAMPLES = {CheckpointTreeModel.SHAPE: "[4096, 4096, 3]", CheckpointTreeModel.TYPE: "complex128",
+                  CheckpointTreeModel.NUMEL: "123,456,789", CheckpointTreeModel.SIZE: "1023.9 MiB",
+                  CheckpointTreeModel.ROLE: "optimizer-state"}
+COLUMN_PADDING = 16  # the cell margins on both sides
 
 
 class TreePanel(QWidget):
@@ -164,6 +168,12 @@ def _make_view(proxy: TreeFilterProxy) -> QTreeView:
     header = view.header()
     header.setStretchLastSection(True)
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    for column, width in COLUMN_WIDTHS.items():
-        view.setColumnWidth(column, width)
+    _set_column_widths(view)
     return view
+
+
+def _set_column_widths(view: QTreeView) -> None:
+    view.setColumnWidth(CheckpointTreeModel.NAME, NAME_COLUMN_WIDTH)
+    metrics = view.fontMetrics()
+    for column, sample in COLUMN_SAMPLES.items():
+        view.setColumnWidth(column, metrics.horizontalAdvance(sample) + COLUMN_PADDING)

@@ -227,3 +227,15 @@ def test_many_files_load_a_few_at_a_time(qtbot, window, checkpoint_files, slow_f
         wait_loaded(qtbot, document)
         assert document.state == "ready"
     slow[0].cancel()
+
+
+def test_every_tree_column_is_visible_at_the_default_window_size(qtbot, window, checkpoint_files):
+    document = window.open_document(checkpoint_files["state_dict.pt"])
+    wait_loaded(qtbot, document)
+    qtbot.waitUntil(lambda: window.width() == 1280)
+    view = document.tree_panel.view
+    header = view.header()
+    last = header.count() - 1
+    role_text = view.fontMetrics().horizontalAdvance("optimizer-state") + 12
+    assert header.sectionSize(last) >= role_text
+    assert header.sectionViewportPosition(last) + role_text <= view.viewport().width()
