@@ -21,6 +21,7 @@ from inspector.gui.status_text import document_status
 from inspector.gui.welcome import WelcomeView
 
 OPEN_FILTER = ("Checkpoints (*.pt *.pth *.bin *.ckpt *.safetensors *.pkl *.pickle *.tar);;All files (*)")
+DEFAULT_WINDOW_SIZE = (1280, 800)
 TAB_ICON_KIND = {"loading": "loading", "error": "error", "cancelled": "cancelled"}
 
 
@@ -140,7 +141,7 @@ class MainWindow(QMainWindow):
         settings = app_settings()
         geometry = settings.value("window_geometry")
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1280, 800)
+            self.resize(*DEFAULT_WINDOW_SIZE)
         state = settings.value("window_state")
         if state is not None:
             self.restoreState(state)

@@ -7,7 +7,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QApplication
 
-from inspector.gui.main_window import MainWindow
+from inspector.gui.main_window import DEFAULT_WINDOW_SIZE, MainWindow
 from inspector.gui.recent_files import RecentFiles
 from inspector.gui.tree_model import CheckpointTreeModel as M
 
@@ -232,7 +232,7 @@ def test_many_files_load_a_few_at_a_time(qtbot, window, checkpoint_files, slow_f
 def test_every_tree_column_is_visible_at_the_default_window_size(qtbot, window, checkpoint_files):
     document = window.open_document(checkpoint_files["state_dict.pt"])
     wait_loaded(qtbot, document)
-    qtbot.waitUntil(lambda: window.width() == 1280)
+    qtbot.waitUntil(lambda: window.width() == DEFAULT_WINDOW_SIZE[0])
     view = document.tree_panel.view
     header = view.header()
     last = header.count() - 1
