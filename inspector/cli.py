@@ -1,27 +1,26 @@
-"""Command line: the GUI by default, ``inspector info PATH [--json] [--stats]`` headless.
+"""Command line: the GUI by default, headless subcommands from the ``SUBCOMMANDS`` table.
 
-Exit status: 0 read (even with warnings), 1 not readable (one line on stderr, never a
-traceback), 2 bad usage. ``info`` imports nothing heavy (no Qt, numpy or torch) unless
-``--stats`` asks for values.
+Every subcommand prints text by default or its JSON contract with ``--json``, one line on
+stderr (never a traceback) when something goes wrong, and a progress bar on stderr for long
+work. Exit status: 2 bad usage; otherwise as each command's contract says (DESIGN.md).
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
-import json
+import importlib
 import os
 import sys
-import time
 from collections.abc import Sequence
 
 from inspector import __version__
+from inspector.core.errors import one_line
 
 PROGRAM = "inspector"
-SUBCOMMANDS = ("info",)
-PROGRESS_DELAY_S = 0.5
-PLAIN_PROGRESS_EVERY_S = 5.0
-TTY_REDRAW_EVERY_S = 0.1
+# name -> module under inspector.commands; each module says what it does (DESCRIPTION)
+SUBCOMMANDS: dict[str, str] = {
+    "info": "info",
+}
 
 
 def entry_point() -> None:
@@ -54,10 +53,13 @@ def _flush_output(code: int) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    trouble = 1
     try:
         if args and args[0] in SUBCOMMANDS:
-            options = _info_parser().parse_args(args[1:])
-            return _run_info(options)
+            command = importlib.import_module(f"inspector.commands.{SUBCOMMANDS[args[0]]}")
+            trouble = getattr(command, "TROUBLE_EXIT", 1)
+            options = _command_parser(args[0], command).parse_args(args[1:])
+            return command.run(options)
         options = _gui_parser().parse_args(args)
         return _run_gui(options)
     except KeyboardInterrupt:
@@ -67,8 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return 0
     except Exception as error:  # the user sees one line, whatever went wrong
-        print(f"{PROGRAM}: error: {_one_line(error)}", file=sys.stderr)
-        return 1
+        print(f"{PROGRAM}: error: {one_line(error)}", file=sys.stderr)
+        return trouble
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -89,9 +91,10 @@ def _terminal_width() -> int:
 
 
 def _gui_parser() -> argparse.ArgumentParser:
+    names = "|".join(SUBCOMMANDS)
     parser = argparse.ArgumentParser(
         prog=PROGRAM, formatter_class=_HelpFormatter, description="Look inside PyTorch checkpoints without running code from them.",
-        epilog="subcommands: 'inspector info PATH [--json] [--stats]' prints what a checkpoint holds.")
+        epilog=f"subcommands: 'inspector {{{names}}} --help' for the headless commands.")
     parser.add_argument("files", nargs="*", metavar="FILE", help="checkpoint files or folders to open")
     parser.add_argument("--demo", action="store_true", help="open generated demo checkpoints")
     parser.add_argument("--screenshot", metavar="OUT.png", help="save a screenshot of the window and quit")
@@ -99,13 +102,10 @@ def _gui_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _info_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=f"{PROGRAM} info", formatter_class=_HelpFormatter,
-                                     description="Print what a checkpoint holds.")
-    parser.add_argument("path", metavar="PATH", help="checkpoint file or folder")
-    parser.add_argument("--json", action="store_true", help="print the JSON document instead of a tree")
-    parser.add_argument("--stats", action="store_true", help="also compute exact per-tensor statistics")
-    parser.add_argument("--depth", type=int, metavar="N", help="print the tree at most N levels deep")
+def _command_parser(name: str, command) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=f"{PROGRAM} {name}", formatter_class=_HelpFormatter,
+                                     description=command.DESCRIPTION)
+    command.add_arguments(parser)
     return parser
 
 
@@ -113,140 +113,6 @@ def _run_gui(options: argparse.Namespace) -> int:
     from inspector.gui.app import run
 
     return run(list(options.files), demo=options.demo, screenshot=options.screenshot)
-
-
-def _run_info(options: argparse.Namespace) -> int:
-    from inspector.core.loader import load_checkpoint
-
-    collecting = gc.isenabled()
-    # Everything read stays alive until the output is printed: a cycle collection would only
-    # rescan the whole tree. Statistics (long, streaming) run with the collector on.
-    gc.disable()
-    try:
-        checkpoint = _run_with_progress(load_checkpoint(options.path), "reading")
-        if not options.stats:
-            _print_info(checkpoint, None, options)
-            return 0
-    finally:
-        if collecting:
-            gc.enable()
-    from inspector.core.stats import compute_all_stats
-
-    stats = _run_with_progress(compute_all_stats(checkpoint), "statistics")
-    _print_info(checkpoint, stats, options)
-    return 0
-
-
-def _print_info(checkpoint, stats, options: argparse.Namespace) -> None:
-    if options.json:
-        _print_json(checkpoint, stats)
-    else:
-        _print_text(checkpoint, stats, options.depth)
-
-
-def _print_json(checkpoint, stats) -> None:
-    from inspector.core.jsonview import info_json
-
-    document = info_json(checkpoint, stats)
-    write = sys.stdout.write
-    fields = list(document.items())
-    write("{\n")
-    for index, (key, value) in enumerate(fields):
-        write(f" {json.dumps(key)}: ")
-        if key == "tensors" and value:  # one tensor per line: readable and greppable
-            write(_one_entry_per_line(value))
-        else:
-            write(_compact_json(value))
-        write(",\n" if index < len(fields) - 1 else "\n")
-    write("}\n")
-
-
-_ENCODER = json.JSONEncoder(allow_nan=False, separators=(", ", ": "))  # one encoder: dumps(**kw) builds one per call
-_ENTRY_BREAK = '}, {"path": '
-
-
-def _compact_json(value) -> str:
-    return _ENCODER.encode(value)
-
-
-def _one_entry_per_line(entries: list[dict]) -> str:
-    """The list encoded in one call, broken into lines between entries.
-
-    Every entry starts with its "path" key, and ``_ENTRY_BREAK`` cannot occur inside an
-    encoded string (its quote would be escaped), so the breaks fall exactly between entries.
-    """
-    encoded = _compact_json(entries)
-    return "[\n  " + encoded[1:-1].replace(_ENTRY_BREAK, '},\n  {"path": ') + "\n ]"
-
-
-def _print_text(checkpoint, stats, depth: int | None) -> None:
-    from inspector.core.text_tree import render_text
-    from inspector.core.tree import build_tree
-
-    root = build_tree(checkpoint)
-    write = sys.stdout.write
-    for line in render_text(checkpoint, root, max_depth=depth, stats=stats):
-        write(line + "\n")
-
-
-class _ProgressPrinter:
-    """Reports a job's progress on stderr once it runs past PROGRESS_DELAY_S: a bar on a
-    TTY, an occasional plain line otherwise. Never touches stdout."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.started = time.monotonic()
-        self.interactive = sys.stderr.isatty()
-        self.last_report = 0.0
-        self.drawn = False
-
-    def __call__(self, progress) -> None:
-        now = time.monotonic()
-        if now - self.started < PROGRESS_DELAY_S:
-            return
-        if self.interactive and now - self.last_report >= TTY_REDRAW_EVERY_S:
-            sys.stderr.write("\r" + _bar(self.label, progress))
-            self.drawn = True
-        elif not self.interactive and now - self.last_report >= PLAIN_PROGRESS_EVERY_S:
-            sys.stderr.write(f"{PROGRAM}: {self.label}: {_percent(progress)}\n")
-        else:
-            return
-        self.last_report = now
-        sys.stderr.flush()
-
-    def finish(self) -> None:
-        if self.drawn:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
-
-
-def _run_with_progress(job, label: str):
-    from inspector.core.progress import run_job
-
-    printer = _ProgressPrinter(label)
-    try:
-        return run_job(job, printer)
-    finally:
-        printer.finish()
-
-
-def _bar(label: str, progress, width: int = 30) -> str:
-    filled = int(width * min(max(progress.fraction, 0.0), 1.0))
-    return f"{label} [{'#' * filled}{'.' * (width - filled)}] {_percent(progress)} \033[K"
-
-
-def _percent(progress) -> str:
-    return f"{100 * progress.fraction:.0f}%" if progress.total else f"{progress.done}"
-
-
-def _one_line(error: BaseException) -> str:
-    from inspector.core.errors import CheckpointError
-
-    message = " ".join(str(error).split())
-    if isinstance(error, CheckpointError) and message:
-        return message
-    name = type(error).__name__
-    return f"{name}: {message}" if message else name
 
 
 def _silence_stdout() -> None:

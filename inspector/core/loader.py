@@ -12,7 +12,7 @@ import importlib
 import os
 from collections.abc import Callable
 
-from inspector.core.errors import Cancelled, CheckpointError
+from inspector.core.errors import Cancelled, CheckpointError, one_line
 from inspector.core.model import Checkpoint
 from inspector.core.progress import Job, Progress, run_job
 from inspector.core.sniff import sniff
@@ -39,7 +39,7 @@ def load_checkpoint(path: str | os.PathLike) -> Job[Checkpoint]:
     except (CheckpointError, Cancelled):
         raise
     except Exception as error:  # MemoryError and RecursionError included: never a traceback
-        raise CheckpointError(f"{path}: cannot be read as a checkpoint ({_describe(error)})") from error
+        raise CheckpointError(f"{path}: cannot be read as a checkpoint ({one_line(error)})") from error
     return checkpoint
 
 
@@ -70,10 +70,3 @@ def _finish(checkpoint: Checkpoint) -> None:
     warnings = [*checkpoint.warnings, *sanitize_warnings, *safety_warnings(checkpoint.globals)]
     checkpoint.warnings = list(dict.fromkeys(warnings))
 
-
-def _describe(error: BaseException) -> str:
-    message = " ".join(str(error).split())
-    if len(message) > 300:
-        message = message[:297] + "..."
-    name = type(error).__name__
-    return f"{name}: {message}" if message else name

@@ -43,6 +43,23 @@ else:
     Job = Generator
 
 
+def sub_job(job: Job[T], start: float, end: float, message: str | None = None,
+            scale: int = 1000) -> Job[T]:
+    """Run ``job`` as one part of a bigger one: its progress fraction is mapped onto
+    ``[start, end]`` of the whole (fractions of 1), reported in units of ``1/scale``.
+    ``message`` replaces the job's own text when given. Returns the job's result."""
+    try:
+        while True:
+            try:
+                report = next(job)
+            except StopIteration as finished:
+                return finished.value
+            fraction = start + (end - start) * min(max(report.fraction, 0.0), 1.0)
+            yield Progress(int(fraction * scale), scale, report.message if message is None else message)
+    finally:
+        job.close()
+
+
 def run_job(job: Job[T], on_progress: Callable[[Progress], object] | None = None) -> T:
     """Drive a job to completion and return its result.
 

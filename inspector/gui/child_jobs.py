@@ -11,6 +11,7 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any, Callable
 
+from inspector.core.errors import one_line
 from inspector.core.progress import Job
 
 PROGRESS_INTERVAL_S = 0.05
@@ -39,11 +40,11 @@ def child_main(connection: Connection, job_name: str, argument: str) -> None:
         result = _drive(JOBS[job_name](argument), connection)
         message = ("result", result)
     except Exception as error:  # reported as one line; the window shows it in place
-        message = ("error", _one_line(error))
+        message = ("error", one_line(error))
     try:
         payload = encode(message)
     except Exception as error:
-        payload = encode(("error", f"the result could not be sent to the window ({_one_line(error)})"))
+        payload = encode(("error", f"the result could not be sent to the window ({one_line(error)})"))
     connection.send_bytes(payload)
     connection.close()
 
@@ -62,11 +63,3 @@ def _drive(job: Job[Any], connection: Connection) -> Any:
     except StopIteration as finished:
         return finished.value
 
-
-def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split())
-    if not text:
-        return type(error).__name__
-    from inspector.core.errors import CheckpointError
-
-    return text if isinstance(error, CheckpointError) else f"{type(error).__name__}: {text}"

@@ -13,7 +13,7 @@ from typing import Any
 
 from inspector.core.dtypes import FLOATING
 from inspector.core.model import TensorRef
-from inspector.core.progress import Job, Progress
+from inspector.core.progress import Job, Progress, sub_job
 
 HEATMAP_MAX_SIDE = 1024  # larger slices are strided down to at most this many rows/columns
 PREVIEW_ROWS = 200
@@ -134,7 +134,7 @@ def group_job(entries: list[LayerEntry], bins: int) -> Job[GroupData]:
     readable, all_stats = [], []
     share = 0.5 / max(len(chosen), 1)  # statistics take the first half of the progress bar
     for index, entry in enumerate(chosen):
-        steps = _within(tensor_stats_job(entry.tensor), index * share, (index + 1) * share, entry.name)
+        steps = sub_job(tensor_stats_job(entry.tensor), index * share, (index + 1) * share, entry.name)
         try:
             result = yield from steps
         except CheckpointError:
@@ -143,21 +143,8 @@ def group_job(entries: list[LayerEntry], bins: int) -> Job[GroupData]:
         readable.append(entry)
         all_stats.append(result)
         _add_metrics(metrics, entry, result)
-    histogram = yield from _within(combined_histogram_job(readable, all_stats, bins), 0.5, 1.0, "histogram")
+    histogram = yield from sub_job(combined_histogram_job(readable, all_stats, bins), 0.5, 1.0, "histogram")
     return GroupData(metrics, histogram, readable, all_stats)
-
-
-def _within(job: Job[Any], low: float, high: float, message: str) -> Job[Any]:
-    """Run ``job``, mapping its progress onto the fraction range [low, high]."""
-    try:
-        while True:
-            report = next(job)
-            fraction = low + (high - low) * report.fraction
-            yield Progress(int(fraction * 1000), 1000, message)
-    except StopIteration as finished:
-        return finished.value
-    finally:
-        job.close()
 
 
 def _add_metrics(metrics: LayerMetrics, entry: LayerEntry, result: Any) -> None:

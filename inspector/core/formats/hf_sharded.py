@@ -15,7 +15,7 @@ from inspector.core.errors import CheckpointError
 from inspector.core.formats import safetensors_file
 from inspector.core.formats.safetensors_file import one_line, quoted
 from inspector.core.model import Checkpoint, TensorRef
-from inspector.core.progress import Job, Progress
+from inspector.core.progress import Job, Progress, sub_job
 
 INDEX_SUFFIX = ".index.json"
 MAX_INDEX_BYTES = 100 * 1024 * 1024
@@ -35,14 +35,14 @@ def read(path: str) -> Job[Checkpoint]:
     globals_seen: set[str] = set()
     for number, shard_name in enumerate(shard_names):
         message = f"Reading shard {one_line(shard_name)}"
-        yield Progress(number * 100, len(shard_names) * 100, message)
+        yield Progress(number * 1000 // len(shard_names), 1000, message)
         shard_path = member_path(folder, shard_name, index_name)
-        shard = yield from _relay(_read_shard(shard_path, shard_name), number,
-                                  len(shard_names), message)
+        shard = yield from sub_job(_read_shard(shard_path, shard_name), number / len(shard_names),
+                                   (number + 0.99) / len(shard_names), message)
         shard_tensors[shard_name] = _tensors_of(shard, shard_name, warnings)
         globals_seen.update(shard.globals)
         warnings.extend(f"{one_line(shard_name)}: {warning}" for warning in shard.warnings)
-    yield Progress(len(shard_names) * 100, len(shard_names) * 100, "Merging shards")
+    yield Progress(1000, 1000, "Merging shards")
     root = merge_shards(weight_map, shard_tensors, warnings)
     metadata = {"index_file": index_name, "shards": shard_names,
                 "index_metadata": index.get("metadata")}
@@ -138,19 +138,6 @@ def _read_shard(shard_path: str, shard_name: str) -> Job[Checkpoint]:
         if shard_name not in message:
             message = f"{one_line(shard_name)}: {message}"
         raise CheckpointError(message) from None
-
-
-def _relay(job: Job[Checkpoint], number: int, total: int, message: str) -> Job[Checkpoint]:
-    """Run a shard's job, reporting its progress as a part of the whole folder's."""
-    try:
-        while True:
-            try:
-                report = next(job)
-            except StopIteration as finished:
-                return finished.value
-            yield Progress(number * 100 + int(report.fraction * 99), total * 100, message)
-    finally:
-        job.close()
 
 
 def _peek(path: str, size: int) -> bytes:
