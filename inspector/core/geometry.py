@@ -6,6 +6,7 @@ from inspector.core import dtypes
 from inspector.core.model import TensorRef
 
 MAX_DIMS = 64
+MAX_INT64 = 2**63 - 1
 
 
 def check_tensor(t: TensorRef) -> str | None:
@@ -23,6 +24,8 @@ def _check_shape(t: TensorRef) -> str | None:
         return f"{len(t.shape)} dimensions"
     if t.shape and min(t.shape) < 0:
         return f"negative size in shape {list(t.shape)}"
+    if max(t.shape, default=0) > MAX_INT64 or max(t.stride, default=0) > MAX_INT64 or t.storage_offset > MAX_INT64:
+        return "a size, stride or offset beyond torch's 64-bit range"
     if t.layout in ("strided", "quantized") and len(t.stride) != len(t.shape):
         return f"shape {list(t.shape)} and stride {list(t.stride)} differ in length"
     if t.stride and min(t.stride) < 0:

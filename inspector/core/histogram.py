@@ -18,10 +18,10 @@ import numpy as np
 
 from inspector.core.dtypes import ITEMSIZE
 from inspector.core.model import TensorRef
-from inspector.core.progress import Job, Progress, run_job
+from inspector.core.progress import Job, Progress, run_job, sub_job
 from inspector.core.stats import (CACHE_BLOCK, TensorStats, numeric_chunk, tensor_stats_job,
                                   value_kind)
-from inspector.core.values import DEFAULT_CHUNK, FileCache, Scratch, iter_chunks
+from inspector.core.values import DEFAULT_CHUNK, FileCache, Scratch, iter_chunks, stored_view
 
 
 @dataclass
@@ -117,32 +117,34 @@ class RunningHistogram:
         self.count_non_finite = count_non_finite
         self.nan = self.inf = self.total = 0
 
-    def add(self, chunk: np.ndarray, kind: str) -> None:
+    def add(self, chunk: np.ndarray, kind: str, repeats: int = 1) -> None:
+        """Count the chunk's values, each ``repeats`` times (a stride-0 view's repeats)."""
         with np.errstate(invalid="ignore", over="ignore"):  # signalling NaNs are just NaNs
             for start in range(0, chunk.size, CACHE_BLOCK):
-                self._add(chunk[start:start + CACHE_BLOCK], kind)
+                self._add(chunk[start:start + CACHE_BLOCK], kind, repeats)
 
-    def _add(self, chunk: np.ndarray, kind: str) -> None:
-        self.total += chunk.size
+    def _add(self, chunk: np.ndarray, kind: str, repeats: int) -> None:
+        self.total += chunk.size * repeats
         values = numeric_chunk(chunk)
         if values.size == 0:
             return
         if kind == "complex":
-            values = np.abs(self._finite(values).astype(np.complex128))
+            values = np.abs(self._finite(values, repeats).astype(np.complex128))
         low, high = (values.min(), values.max()) if values.size else (0, 0)
         if kind == "float" and not (np.isfinite(low) and np.isfinite(high)):
-            values = self._finite(values)  # NaN propagates into min/max: this path is rare
+            values = self._finite(values, repeats)  # NaN propagates into min/max: this path is rare
             low, high = (values.min(), values.max()) if values.size else (0, 0)
         if values.size:
             inside = bool(self.edges[0] <= low and high <= self.edges[-1])
-            self.counts += count_in_bins(values, self.edges, self.scratch, inside)
+            counts = count_in_bins(values, self.edges, self.scratch, inside)
+            self.counts += counts * repeats if repeats != 1 else counts
 
-    def _finite(self, values: np.ndarray) -> np.ndarray:
+    def _finite(self, values: np.ndarray, repeats: int) -> np.ndarray:
         nan = np.isnan(values)
         inf = np.isinf(values) & ~nan
         if self.count_non_finite:
-            self.nan += int(np.count_nonzero(nan))
-            self.inf += int(np.count_nonzero(inf))
+            self.nan += int(np.count_nonzero(nan)) * repeats
+            self.inf += int(np.count_nonzero(inf)) * repeats
         return values[~(nan | inf)]
 
     def result(self) -> Histogram:
@@ -175,21 +177,30 @@ def combined_histogram_job(tensors: Sequence[TensorRef], bins: int = 100,
                            max_elements: int = DEFAULT_CHUNK,
                            *, files: FileCache | None = None,
                            scratch: Scratch | None = None) -> Job[Histogram]:
-    """One histogram over all values of many tensors (a module's, a layer's)."""
+    """One histogram over all values of many tensors (a module's, a layer's).
+
+    Without ``stats`` or ``value_range`` a stats pass comes first (the first half of the
+    progress). Progress is reported in bytes read, of the bytes both passes read.
+    """
     own = files is None
     files = files or FileCache()
     scratch = scratch or Scratch()
     try:
-        passes = 1 if stats is not None or value_range is not None else 2
-        progress = _Progress(sum(t.numel * ITEMSIZE.get(t.dtype, 1) for t in tensors) * passes)
+        sizes = [stored_view(t)[0].numel * ITEMSIZE.get(t.dtype, 1) for t in tensors]
+        total = sum(sizes)
+        counted_from = 0
         if stats is None and value_range is None:
-            stats = yield from _stats_pass(tensors, max_elements, files, scratch, progress)
+            stats = yield from _stats_pass(tensors, sizes, max_elements, files, scratch)
+            counted_from, total = total, 2 * total
         edges = _edges_for(tensors, bins, value_range, stats)
         running = RunningHistogram(edges, stats is None, scratch)
+        done = counted_from
         for t in tensors:
-            for chunk in iter_chunks(t, max_elements, files=files, scratch=scratch):
-                running.add(chunk, value_kind(t.dtype))
-                yield progress.advance(chunk.size * ITEMSIZE.get(t.dtype, 1))
+            view, repeats = stored_view(t)
+            for chunk in iter_chunks(view, max_elements, files=files, scratch=scratch):
+                running.add(chunk, value_kind(t.dtype), repeats)
+                done += chunk.size * ITEMSIZE.get(t.dtype, 1)
+                yield Progress(done, total)
         if stats is not None:
             running.nan, running.inf = sum(s.nan for s in stats), sum(s.inf for s in stats)
         return running.result()
@@ -203,29 +214,17 @@ def combined_histogram(tensors: Sequence[TensorRef], bins: int = 100,
     return run_job(combined_histogram_job(tensors, bins, value_range))
 
 
-class _Progress:
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.done = 0
-
-    def advance(self, nbytes: int) -> Progress:
-        self.done += nbytes
-        return Progress(self.done, self.total)
-
-
-def _stats_pass(tensors: Sequence[TensorRef], max_elements: int, files: FileCache,
-                scratch: Scratch, progress: _Progress) -> Job[list[TensorStats]]:
-    results = []
-    for t in tensors:
+def _stats_pass(tensors: Sequence[TensorRef], sizes: list[int], max_elements: int,
+                files: FileCache, scratch: Scratch) -> Job[list[TensorStats]]:
+    """Stats of each tensor; progress in bytes, out of twice the bytes (a second pass follows)."""
+    total = 2 * sum(sizes)
+    results, done = [], 0
+    for t, size in zip(tensors, sizes):
         job = tensor_stats_job(t, max_elements, files=files, scratch=scratch)
-        before = progress.done
-        try:
-            while True:
-                report = next(job)
-                progress.done = before + report.done
-                yield Progress(progress.done, progress.total)
-        except StopIteration as finished:
-            results.append(finished.value)
+        scale = size / max(total, 1)
+        results.append((yield from sub_job(job, done / max(total, 1), done / max(total, 1) + scale,
+                                           scale=max(total, 1))))
+        done += size
     return results
 
 

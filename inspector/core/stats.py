@@ -23,7 +23,7 @@ from inspector.core.dtypes import COMPLEX, FLOATING, ITEMSIZE
 from inspector.core.errors import CheckpointError
 from inspector.core.model import Checkpoint, TensorPath, TensorRef
 from inspector.core.progress import Job, Progress, run_job
-from inspector.core.values import DEFAULT_CHUNK, FileCache, Scratch, iter_chunks
+from inspector.core.values import DEFAULT_CHUNK, FileCache, Scratch, iter_chunks, stored_view
 
 
 @dataclass
@@ -97,25 +97,31 @@ class RunningStats:
         self.low: object = None
         self.high: object = None
 
-    def add(self, chunk: np.ndarray) -> None:
+    def add(self, chunk: np.ndarray, repeats: int = 1) -> None:
+        """Add the chunk's values, each counted ``repeats`` times (a stride-0 view's repeats)."""
         with np.errstate(invalid="ignore"):  # signalling NaNs in the file are just NaNs
             for start in range(0, chunk.size, CACHE_BLOCK):
-                self._add(chunk[start:start + CACHE_BLOCK])
+                self._add(chunk[start:start + CACHE_BLOCK], repeats)
 
-    def _add(self, chunk: np.ndarray) -> None:
+    def _add(self, chunk: np.ndarray, repeats: int) -> None:
         values = numeric_chunk(chunk)
-        self.count += values.size
+        self.count += values.size * repeats
+        nan, inf, zeros = self.nan, self.inf, self.zeros
         if self.kind == "complex":
             values = self._finite_magnitudes(values)
         elif self.kind == "float":
             values = self._finite_floats(values)
         else:
             self.zeros += values.size - int(np.count_nonzero(values))
+        if repeats != 1:
+            self.nan = nan + (self.nan - nan) * repeats
+            self.inf = inf + (self.inf - inf) * repeats
+            self.zeros = zeros + (self.zeros - zeros) * repeats
         if values.size:
             low, high = self._add_extremes(values)
             if self.scale == 1.0 and max(abs(low), abs(high)) > _HUGE:
                 self._switch_to_scaled()
-            self._add_moments(values)
+            self._add_moments(values, repeats)
 
     def _finite_floats(self, values: np.ndarray) -> np.ndarray:
         is_zero = np.equal(values, 0, out=self.scratch.get("zero", np.bool_, values.size))
@@ -152,16 +158,16 @@ class RunningStats:
         self.mean /= _SCALE
         self.m2 = self.m2 / _SCALE / _SCALE  # _SCALE squared would overflow
 
-    def _add_moments(self, values: np.ndarray) -> None:
+    def _add_moments(self, values: np.ndarray, repeats: int) -> None:
         centred = self.scratch.get("moments", np.float64, values.size)
         np.copyto(centred, values)
         if self.scale != 1.0:
             centred /= self.scale  # a power of two: exact unless far below 1e-120
-        count = centred.size
         with np.errstate(over="ignore", invalid="ignore"):  # float64 values near 1e308
-            mean = float(centred.sum()) / count
+            mean = float(centred.sum()) / centred.size
             centred -= mean
-            m2 = _sum_of_squares(centred)
+            m2 = _sum_of_squares(centred) * repeats
+        count = centred.size * repeats
         total = self.finite + count
         delta = mean - self.mean
         self.mean += delta * count / total
@@ -200,10 +206,13 @@ def tensor_stats_job(t: TensorRef, max_elements: int = DEFAULT_CHUNK, *,
                      scratch: Scratch | None = None) -> Job[TensorStats]:
     """Stats of one tensor; yields Progress (bytes) after every chunk."""
     running = RunningStats(value_kind(t.dtype), scratch)
+    view, repeats = stored_view(t)
     itemsize = ITEMSIZE.get(t.dtype, 1)
-    for chunk in iter_chunks(t, max_elements, files=files, scratch=running.scratch):
-        running.add(chunk)
-        yield Progress(running.count * itemsize, t.numel * itemsize)
+    done = 0
+    for chunk in iter_chunks(view, max_elements, files=files, scratch=running.scratch):
+        running.add(chunk, repeats)
+        done += chunk.size
+        yield Progress(done * itemsize, view.numel * itemsize)
     return running.result()
 
 
@@ -243,7 +252,8 @@ def _offset_progress(job: Job[TensorStats], done: int, total: int, label: str) -
 
 
 def _nbytes(t: TensorRef) -> int:
-    return t.numel * ITEMSIZE.get(t.dtype, 1) if t.storage is not None else 0
+    """Bytes a stats pass reads: stride-0 repeats are not read again."""
+    return stored_view(t)[0].numel * ITEMSIZE.get(t.dtype, 1) if t.storage is not None else 0
 
 
 def _label(path: TensorPath) -> str:

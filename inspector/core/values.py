@@ -22,7 +22,12 @@ from inspector.core.errors import CheckpointError
 from inspector.core.model import TensorRef
 
 DEFAULT_CHUNK = 1 << 22
-MAX_STREAMED_ELEMENTS = 1 << 40  # a stride-0 "expand" of this size would stream for hours
+# A view may visit its stored elements more than once (overlapping strides). Walking it is
+# allowed up to this many times its storage (or MIN_WALK elements), so the time any read takes
+# is bounded by the bytes stored, never by the count a file declares. Repeats along stride-0
+# dimensions (``expand``) never count: ``stored_view`` removes them first.
+MAX_REPEAT = 16
+MIN_WALK = 1 << 24
 
 _PLAIN = {
     "float64": "f8", "float32": "f4", "float16": "f2",
@@ -176,8 +181,38 @@ def _check_geometry(t: TensorRef) -> None:
         raise CheckpointError(f"negative size or stride in {t.shape} / {t.stride}")
     if t.storage_offset < 0:
         raise CheckpointError(f"negative storage offset {t.storage_offset}")
-    if t.numel > MAX_STREAMED_ELEMENTS:
-        raise CheckpointError(f"tensor declares {t.numel} elements, too many to read")
+
+
+def _walk_limit(t: TensorRef) -> int:
+    """How many elements a read of ``t`` may visit (see MAX_REPEAT)."""
+    stored = t.storage.nbytes // max(ITEMSIZE.get(t.dtype, 1), 1) if t.storage is not None else 0
+    return max(stored * MAX_REPEAT, MIN_WALK)
+
+
+def _too_many_to_walk(t: TensorRef) -> CheckpointError:
+    return CheckpointError(f"the view visits {t.numel} elements over a storage of "
+                           f"{_walk_limit(t) // MAX_REPEAT} or fewer: too many to walk")
+
+
+def stored_view(t: TensorRef) -> tuple[TensorRef, int]:
+    """``t`` without its repeating dimensions, and how often each of its elements repeats.
+
+    A dimension of stride 0 (``expand``) shows the same elements again at every index:
+    statistics and histograms walk the view with those dimensions cut to size 1 and weigh
+    each element by the product of the sizes cut, so their time follows the stored elements.
+    """
+    if t.numel == 0 or all(step or size == 1 for size, step in zip(t.shape, t.stride)):
+        return t, 1
+    repeats = 1
+    shape = []
+    for size, step in zip(t.shape, t.stride):
+        if step == 0 and size > 1:
+            repeats *= size
+            size = 1
+        shape.append(size)
+    view = TensorRef(t.dtype, tuple(shape), t.stride, t.storage, t.storage_offset, t.role,
+                     t.requires_grad, t.layout, t.extra)
+    return view, repeats
 
 
 def _span_last(shape: tuple[int, ...], stride: tuple[int, ...]) -> int:
@@ -257,14 +292,26 @@ def iter_chunks(t: TensorRef, max_elements: int = DEFAULT_CHUNK, *,
 
     Each chunk holds at most ``max_elements`` elements and comes from a read of at most
     ``max_elements`` stored elements, whatever the view's strides. With ``scratch``, bytes
-    are read into a reused buffer: a chunk is then only valid until the next one.
+    are read into a reused buffer: a chunk is then only valid until the next one. A view
+    that would visit too many elements (see MAX_REPEAT) is refused before any read.
     """
+    if t.numel > _walk_limit(t):
+        raise _too_many_to_walk(t)
+    return _chunks(t, max_elements, files, scratch)
+
+
+def _chunks(t: TensorRef, max_elements: int, files: FileCache | None,
+            scratch: Scratch | None) -> Iterator[np.ndarray]:
     own = files is None
     files = files or FileCache()
     try:
         plan = _checked_plan(t, files)
         fd, _ = files.get(plan.path)
+        left = _walk_limit(t)  # callers that stop early (previews) walk the start of any view
         for block in plan_blocks(t.shape, t.stride, t.storage_offset, max(1, max_elements)):
+            left -= _product(block.shape)
+            if left < 0:
+                raise _too_many_to_walk(t)
             yield _read_block(fd, plan, block, scratch)
     finally:
         if own:
@@ -278,7 +325,8 @@ def _read_block(fd: int, plan: _Plan, block: Block, scratch: Scratch | None) -> 
     raw = buffer.view(plan.codec.unit)
     if not block.is_dense:
         strides = tuple(step * plan.itemsize for step in block.stride)
-        raw = np.lib.stride_tricks.as_strided(raw, block.shape, strides, writeable=False)
+        # writeable: the buffer is ours, and a view that needs no copy is one without overlaps
+        raw = np.lib.stride_tricks.as_strided(raw, block.shape, strides, writeable=True)
         raw = np.ascontiguousarray(raw).reshape(-1)
     return plan.codec.finish(raw)
 
@@ -300,7 +348,11 @@ def read_array(t: TensorRef, max_elements: int | None = None, *,
         raise CheckpointError(
             f"tensor has {t.numel} elements, more than the {max_elements} allowed here")
     _check_geometry(t)
+    if t.numel > _walk_limit(t):
+        raise _too_many_to_walk(t)
     out = np.empty(t.numel, numpy_dtype(t.dtype))
+    if t.numel == 0:
+        return _empty_with_shape(out, t.shape)
     position = 0
     for chunk in iter_chunks(t, files=files, scratch=Scratch()):  # each chunk is copied out
         out[position:position + chunk.size] = chunk
@@ -308,11 +360,18 @@ def read_array(t: TensorRef, max_elements: int | None = None, *,
     return out.reshape(t.shape)
 
 
+def _empty_with_shape(out: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    try:
+        return out.reshape(shape)
+    except ValueError:  # numpy refuses shapes whose non-zero sizes multiply past its limit
+        raise CheckpointError(f"an empty tensor of shape {list(shape)} has no numpy form") from None
+
+
 def read_head(t: TensorRef, count: int, *, files: FileCache | None = None) -> np.ndarray:
     """The first ``count`` elements in row-major order, as a 1-d array (for previews)."""
     parts: list[np.ndarray] = []
     needed = count
-    for chunk in iter_chunks(t, max_elements=max(1, min(count, DEFAULT_CHUNK)), files=files):
+    for chunk in _chunks(t, max(1, min(count, DEFAULT_CHUNK)), files, None):
         parts.append(chunk[:needed])
         needed -= len(parts[-1])
         if needed <= 0:

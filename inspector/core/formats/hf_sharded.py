@@ -150,7 +150,7 @@ def _peek(path: str, size: int) -> bytes:
 
 def _tensors_of(shard: Checkpoint, shard_name: str, warnings: list[str]) -> dict[str, TensorRef]:
     root = shard.root
-    if isinstance(root, TensorRef) or not hasattr(root, "items"):
+    if not isinstance(root, dict):
         raise CheckpointError(f"{one_line(shard_name)}: shard does not hold a mapping of tensors")
     tensors = {key: value for key, value in root.items() if isinstance(value, TensorRef)}
     skipped = [str(key) for key, value in root.items() if not isinstance(value, TensorRef)]
