@@ -24,6 +24,9 @@ from inspector.core.stats import (CACHE_BLOCK, TensorStats, numeric_chunk, tenso
 from inspector.core.values import DEFAULT_CHUNK, FileCache, Scratch, iter_chunks, stored_view
 
 
+EXACT_INTEGERS = 2**52  # beyond, n ± 0.5 is no longer a float64: one bin per integer would collapse
+
+
 @dataclass
 class Histogram:
     counts: np.ndarray  # int64, one per bin
@@ -38,7 +41,7 @@ def histogram_edges(low: float | None, high: float | None, bins: int,
     """Uniform edges over [low, high]; one bin per integer when that fits in ``bins``."""
     if low is None or high is None:
         return np.linspace(0.0, 1.0, bins + 1)
-    if integer and high - low + 1 <= bins:
+    if integer and high - low + 1 <= bins and max(abs(low), abs(high)) < EXACT_INTEGERS:
         return np.linspace(low - 0.5, high + 0.5, int(high - low) + 2)
     low, high = float(low), float(high)
     if low == high:  # constant values: one bin wide around them

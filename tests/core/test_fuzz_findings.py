@@ -14,6 +14,7 @@ import torch
 
 from inspector.core.errors import CheckpointError
 from inspector.core.formats import hf_sharded
+from inspector.core.histogram import histogram
 from inspector.core.loader import open_checkpoint
 from inspector.core.progress import run_job
 from inspector.core.stats import tensor_stats
@@ -105,3 +106,12 @@ def test_hf_shard_holding_a_non_mapping_names_the_problem(tmp_path, content):
         json.dumps({"weight_map": {"a": "pytorch_model-00001.bin"}}))
     with pytest.raises(CheckpointError, match="pytorch_model-00001.bin: shard does not hold a mapping"):
         run_job(hf_sharded.read(str(tmp_path)))
+
+
+@pytest.mark.parametrize("value", [2**62 + 1, -2**63, 2**53 + 1])
+def test_histogram_of_constant_huge_integers(tmp_path, value):
+    """n - 0.5 and n + 0.5 round to the same float64 here: one bin per integer cannot work."""
+    torch.save({"count": torch.full((5,), value, dtype=torch.int64)}, tmp_path / "counts.pt")
+    result = histogram(open_checkpoint(str(tmp_path / "counts.pt")).root["count"], bins=16)
+    expected, _ = np.histogram(np.full(5, value, dtype=np.int64), bins=result.edges)
+    assert np.array_equal(result.counts, expected) and result.counts.sum() == 5
