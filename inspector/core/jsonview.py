@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 
 from inspector.core.model import Checkpoint, ModuleObject, PickledObject, TensorRef, Truncated
+from inspector.core.pickled_values import NumpyArray, NumpyDtype
+from inspector.core.sharing import storage_ids, total_nbytes
 
 MAX_JSON_NODES = 200_000
 MAX_JSON_DEPTH = 300
@@ -20,12 +22,14 @@ MAX_INT_BITS = 256
 
 def info_json(checkpoint: Checkpoint, stats: dict | None = None) -> dict:
     """The contract's document for ``checkpoint``; per-tensor ``stats`` only when given."""
-    tensors = [tensor_json(path, tensor, stats) for path, tensor in checkpoint.iter_tensors()]
+    found = list(checkpoint.iter_tensors())
+    ids = storage_ids(tensor.storage for _, tensor in found if tensor.storage is not None)
+    tensors = [tensor_json(path, tensor, stats, ids) for path, tensor in found]
     return {
         "format": checkpoint.format,
         "path": checkpoint.path,
         "tensor_count": len(tensors),
-        "total_nbytes": sum(entry["nbytes"] or 0 for entry in tensors),
+        "total_nbytes": total_nbytes(tensor for _, tensor in found),
         "tensors": tensors,
         "objects": to_json(checkpoint.root),
         "globals": list(checkpoint.globals),
@@ -34,7 +38,8 @@ def info_json(checkpoint: Checkpoint, stats: dict | None = None) -> dict:
     }
 
 
-def tensor_json(path: tuple, tensor: TensorRef, stats: dict | None = None) -> dict:
+def tensor_json(path: tuple, tensor: TensorRef, stats: dict | None = None,
+                storage_ids: dict | None = None) -> dict:
     entry = {
         "path": list(path),
         "shape": list(tensor.shape),
@@ -43,6 +48,13 @@ def tensor_json(path: tuple, tensor: TensorRef, stats: dict | None = None) -> di
         "device": tensor.device,
         "nbytes": _nbytes(tensor),
     }
+    if storage_ids and tensor.storage in storage_ids:
+        entry["storage"] = storage_ids[tensor.storage]
+        entry["storage_offset"] = tensor.storage_offset
+    if tensor.extra.get("parameter"):
+        entry["requires_grad"] = bool(tensor.requires_grad)
+    if "param" in tensor.extra:
+        entry["param"] = tensor.extra["param"]
     if tensor.layout != "strided":
         entry["layout"] = tensor.layout
     if stats is not None and path in stats:
@@ -74,6 +86,10 @@ def to_json(value: object, max_nodes: int = MAX_JSON_NODES) -> object:
 
 def _convert(item: object) -> tuple[object, list[tuple[object, object]]]:
     """The JSON value for ``item`` (containers empty) and the (slot, child) pairs to fill."""
+    if isinstance(item, NumpyArray) and not item.complete:
+        return {"ndarray": item.label}, []
+    if isinstance(item, NumpyDtype):
+        return repr(item), []
     if isinstance(item, dict):
         children = [(_json_key(key), child) for key, child in item.items()
                     if not isinstance(child, TensorRef)]
@@ -94,7 +110,7 @@ def _convert(item: object) -> tuple[object, list[tuple[object, object]]]:
 
 
 def _object_json(class_name: str, parts: dict[str, object]) -> tuple[dict, list]:
-    result: dict[str, object] = {"class": class_name}
+    result: dict[str, object] = {"__class__": class_name}
     children = []
     for key, part in parts.items():
         result[key] = None
@@ -103,13 +119,22 @@ def _object_json(class_name: str, parts: dict[str, object]) -> tuple[dict, list]
 
 
 def _pickled_parts(obj: PickledObject) -> dict[str, object]:
-    parts: dict[str, object] = {"state": obj.state}
+    """An object's fields by name when its state is a mapping of names, else its raw parts."""
+    state = obj.state
+    if isinstance(state, tuple) and len(state) == 2 and isinstance(state[1], dict) and \
+            isinstance(state[0], (dict, type(None))):
+        state = {**(state[0] or {}), **state[1]}  # (dict, slots) states
+    parts: dict[str, object] = {}
+    if isinstance(state, dict) and all(isinstance(key, str) and key != "__class__" for key in state):
+        parts.update(state)
+    elif state is not None:
+        parts["__state__"] = state
     if obj.args:
-        parts["args"] = obj.args
+        parts["__args__"] = obj.args
     if obj.items:
-        parts["items"] = obj.items
+        parts["__items__"] = obj.items
     if obj.dict_items:
-        parts["dict_items"] = [list(pair) if isinstance(pair, tuple) else pair for pair in obj.dict_items]
+        parts["__dict_items__"] = [list(pair) if isinstance(pair, tuple) else pair for pair in obj.dict_items]
     return parts
 
 

@@ -59,6 +59,7 @@ def _read(format_name: str, path: str) -> Job[Checkpoint]:
 
 def _finish(checkpoint: Checkpoint) -> None:
     from inspector.core.module_flatten import flatten_modules
+    from inspector.core.optimizer_params import map_optimizer_params
     from inspector.core.roles import assign_roles
     from inspector.core.safety import safety_warnings
     from inspector.core.sanitize import sanitize
@@ -66,6 +67,7 @@ def _finish(checkpoint: Checkpoint) -> None:
     root, sanitize_warnings = sanitize(checkpoint.root)
     root = flatten_modules(root)
     assign_roles(root)
+    map_optimizer_params(root)
     checkpoint.root = root
     warnings = [*checkpoint.warnings, *sanitize_warnings, *safety_warnings(checkpoint.globals)]
     checkpoint.warnings = list(dict.fromkeys(warnings))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 
-from inspector.core import dtypes
+from inspector.core import dtypes, pickled_values
 from inspector.core.model import PickledObject, Storage, TensorRef, Truncated
 from inspector.core.pickle_input import safe_key
 
@@ -302,6 +302,8 @@ REBUILDERS: dict[str, Callable[..., object]] = {
     "copyreg._reconstructor": reconstructor,
     "copyreg.__newobj__": newobj,
 }
+
+REBUILDERS.update(pickled_values.REBUILDERS)
 
 # Globals whose bare reference is a value with a readable name (dtypes, qschemes, layouts).
 NAMED_VALUE_PREFIXES = ("torch.per_", "torch.sparse_", "torch.strided", "torch._mkldnn")

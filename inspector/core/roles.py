@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from inspector.core.dtypes import COMPLEX, FLOATING
 from inspector.core.model import MAX_WALK_NODES, ModuleObject, PickledObject, TensorRef
 
 # Last dotted name component of state_dict entries that modules register as buffers.
@@ -24,6 +25,8 @@ WELL_KNOWN_BUFFERS = frozenset({
     "relative_position_index",  # Swin / BEiT
     "_float_tensor",  # fairseq sinusoidal positions
 })
+
+TRAINABLE_DTYPES = FLOATING | COMPLEX
 
 # state_dict keys are dotted names ("layer1.0.conv1.weight"; converted files may use "a/b/c"),
 # not file paths or labels (Lightning's best_k_models maps "/runs/epoch=3.ckpt" to a score).
@@ -64,8 +67,12 @@ def is_state_dict(value: object) -> bool:
                for key, tensor in value.items())
 
 
-def state_dict_role(key: str) -> str:
-    return "buffer" if key.rsplit(".", 1)[-1] in WELL_KNOWN_BUFFERS else "parameter"
+def state_dict_role(key: str, tensor: TensorRef) -> str:
+    """A parameter unless the name is a well-known buffer's or the dtype cannot hold a gradient
+    (integer and bool tensors are never trainable: masks, counters, index tables)."""
+    if key.rsplit(".", 1)[-1] in WELL_KNOWN_BUFFERS or tensor.dtype not in TRAINABLE_DTYPES:
+        return "buffer"
+    return "parameter"
 
 
 def _tensor_role(tensor: TensorRef, context: str) -> str | None:
@@ -90,7 +97,7 @@ def _children_with_context(value: object, context: str) -> Iterator[tuple[object
         return
     if context == PLAIN and is_state_dict(value):
         for key, tensor in value.items():
-            _set_role(tensor, state_dict_role(key))
+            _set_role(tensor, state_dict_role(key, tensor))
         return
     children = value.values() if isinstance(value, dict) else value
     inherited = PLAIN if context == OBJECT_STATE else context

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from inspector.core.model import ModuleObject, PickledObject, TensorRef, Truncated
+from inspector.core.pickled_values import Namespace
 from inspector.core.rebuilders import GlobalReference
 
 MAX_DEPTH = 256
@@ -57,7 +58,7 @@ def _rebuild(original: object, out: list) -> object:
     if kind is tuple:
         return tuple(out)
     if isinstance(original, dict):
-        rebuilt = OrderedDict() if isinstance(original, OrderedDict) else {}
+        rebuilt = type(original)() if isinstance(original, (OrderedDict, Namespace)) else {}
         rebuilt.update(zip(original.keys(), out))
         _keep_state_dict_metadata(original, rebuilt)
         return rebuilt

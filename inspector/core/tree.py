@@ -16,7 +16,9 @@ from inspector.core.model import (
     Checkpoint, ModuleObject, PathElement, PickledObject, TensorPath, TensorRef, Truncated,
     child_items,
 )
+from inspector.core.pickled_values import Namespace, NumpyArray, NumpyDtype
 from inspector.core.natural_sort import is_plainly_sorted, natural_sort_key
+from inspector.core.sharing import group_nbytes, groups_by_storage, stored_nbytes
 
 KINDS = ("root", "dict", "list", "module", "tensor", "value", "object", "truncated")
 MAX_TREE_NODES = 1_000_000
@@ -32,7 +34,7 @@ class Node:
     """
 
     __slots__ = ("name", "kind", "parent", "children", "tensor", "value", "class_name",
-                 "step", "key", "tensor_count", "numel_total", "nbytes_total", "row")
+                 "step", "key", "tensor_count", "numel_total", "nbytes_total", "row", "shared_with")
 
     def __init__(self, name: str, kind: str, step: PathElement | None = None, *,
                  tensor: TensorRef | None = None, value: object = None, class_name: str = "",
@@ -48,8 +50,9 @@ class Node:
         self.key = key
         self.tensor_count = 0
         self.numel_total = 0
-        self.nbytes_total = 0
+        self.nbytes_total = 0  # bytes held in the file, each storage counted once (sharing.py)
         self.row = 0
+        self.shared_with = ""  # key of another tensor over the same stored bytes
 
     def add(self, child: Node) -> Node:
         child.parent = self
@@ -203,6 +206,10 @@ class _Builder:
 def _leaf_or_container(name: str, value: object, step: PathElement, key: str) -> Node:
     if isinstance(value, TensorRef):
         return Node(name, "tensor", step, tensor=value, key=key)
+    if isinstance(value, (NumpyArray, NumpyDtype)):  # plain values shown whole, not as containers
+        return Node(name, "value", step, value=value, class_name=value.type_label, key=key)
+    if isinstance(value, Namespace):
+        return Node(name, "dict", step, class_name=value.type_label, key=key)
     if isinstance(value, dict):
         return Node(name, "dict", step, class_name=type(value).__name__, key=key)
     if isinstance(value, (list, tuple)):
@@ -240,11 +247,30 @@ def _fill_totals(created: list[Node]) -> None:
             parent.tensor_count += node.tensor_count
             parent.numel_total += node.numel_total
             parent.nbytes_total += node.nbytes_total
+    _count_shared_storages_once(created)
 
 
 def _tensor_size(tensor: TensorRef) -> tuple[int, int]:
     try:
-        numel = tensor.numel
-        return numel, tensor.nbytes
+        return tensor.numel, stored_nbytes(tensor)
     except (KeyError, TypeError, ValueError):
         return 0, 0
+
+
+def _count_shared_storages_once(created: list[Node]) -> None:
+    """Above tensors that share a storage, count the storage once (see ``sharing.py``);
+    each such tensor names the first other tensor over the same bytes (``shared_with``)."""
+    groups = groups_by_storage((node, node.tensor) for node in created if node.tensor is not None)
+    for storage, members in groups.items():
+        if len(members) < 2:
+            continue
+        for node in members:
+            other = members[1] if node is members[0] else members[0]
+            node.shared_with = other.key or other.name
+        below: dict[Node, list[Node]] = {}
+        for node in members:
+            for ancestor in node.ancestors():
+                below.setdefault(ancestor, []).append(node)
+        for ancestor, inside in below.items():
+            counted = sum(node.nbytes_total for node in inside)
+            ancestor.nbytes_total += group_nbytes(storage, (node.tensor for node in inside)) - counted

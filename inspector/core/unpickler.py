@@ -21,7 +21,10 @@ from inspector.core.value_object import EqualByFields
 from inspector.core.model import PickledObject, TensorRef, Truncated
 from inspector.core.pickle_input import (BoundedOpcodes, BoundedSource, PickleExhausted, describe,
                                          install_bounded_opcodes, map_global_name, safe_key)
+from inspector.core.pickled_values import Namespace, NumpyArray, NumpyDtype
 from inspector.core.rebuilders import GlobalReference
+
+BUILDS_FROM_STATE = (Namespace, NumpyArray, NumpyDtype)  # our own data classes that BUILD fills in
 
 MAX_NOTES = 20
 
@@ -147,7 +150,9 @@ class RestrictedUnpickler(BoundedOpcodes, pickle._Unpickler):
     def load_build(self) -> None:
         state = self.stack.pop()
         target = self.stack[-1]
-        if isinstance(target, GlobalReference):
+        if isinstance(target, BUILDS_FROM_STATE):
+            target.build(state)
+        elif isinstance(target, GlobalReference):
             self.note(f"BUILD on the class {target.class_name} itself was ignored")
         elif isinstance(target, PickledObject):
             if target.state is not None:

@@ -98,11 +98,13 @@ def test_stats_only_when_given(lightning_like):
 def test_objects_lists_keep_indices_and_objects_show_class():
     storage = Storage("x", 0, 64, "float32")
     tensor = TensorRef("float32", (4, 2), (2, 1), storage)
-    value = {"pair": [tensor, 3], "obj": PickledObject("argparse.Namespace", state={"lr": 0.5}),
+    value = {"pair": [tensor, 3], "obj": PickledObject("user.Config", state={"lr": 0.5}),
+             "raw": PickledObject("user.Point", args=(1, 2), state=[3]),
              "cut": Truncated("too deep"), "big": 1 << 5000, "tags": {"a"}}
     result = to_json(value)
     assert result["pair"] == [{"tensor": "float32[4, 2]"}, 3]
-    assert result["obj"] == {"class": "argparse.Namespace", "state": {"lr": 0.5}}
+    assert result["obj"] == {"__class__": "user.Config", "lr": 0.5}
+    assert result["raw"] == {"__class__": "user.Point", "__state__": [3], "__args__": [1, 2]}
     assert result["cut"] == {"truncated": "too deep"}
     assert result["big"] == {"int": "5001-bit integer"}
     assert result["tags"] == {"set": ["a"]}

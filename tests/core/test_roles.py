@@ -5,20 +5,82 @@ from __future__ import annotations
 import pytest
 
 from inspector.core.model import ModuleObject, PickledObject, TensorRef
-from inspector.core.roles import assign_roles, is_state_dict, state_dict_role
+from inspector.core.roles import assign_roles, is_state_dict
 
 
 def _tensor(dtype: str = "float32", role: str = "tensor") -> TensorRef:
     return TensorRef(dtype=dtype, shape=(2,), stride=(1,), storage=None, role=role)
 
 
-def test_state_dict_entries_become_parameters_or_well_known_buffers():
-    sd = {"conv.weight": _tensor(), "bn.running_mean": _tensor(), "bn.running_var": _tensor(),
-          "bn.num_batches_tracked": _tensor("int64"), "embeddings.position_ids": _tensor("int64"),
-          "rotary.inv_freq": _tensor(), "fc.bias": _tensor()}
+class HuggingFaceEmbeddings:
+    """Modules registering the buffers real libraries register, under the same names."""
+
+    @staticmethod
+    def build():
+        import torch
+        from torch import nn
+
+        class Embeddings(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.word_embeddings = nn.Embedding(10, 4)
+                self.register_buffer("position_ids", torch.arange(8).expand((1, -1)))
+                self.register_buffer("token_type_ids", torch.zeros(1, 8, dtype=torch.long))
+
+        class Rotary(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.register_buffer("inv_freq", 1.0 / (10000 ** (torch.arange(0, 4, 2).float() / 4)))
+                self.register_buffer("cos_cached", torch.ones(8, 4))
+                self.register_buffer("sin_cached", torch.zeros(8, 4))
+
+        class GPT2Attention(nn.Module):  # transformers < 4.30 saved both buffers
+            def __init__(self) -> None:
+                super().__init__()
+                self.register_buffer("bias", torch.tril(torch.ones(8, 8, dtype=torch.bool)).view(1, 1, 8, 8))
+                self.register_buffer("masked_bias", torch.tensor(-1e4))
+                self.c_attn = nn.Linear(4, 12)
+
+        class SwinAttention(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.relative_position_bias_table = nn.Parameter(torch.zeros(9, 2))
+                self.register_buffer("relative_position_index", torch.arange(4).view(2, 2))
+
+        class FairseqPositions(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.register_buffer("_float_tensor", torch.FloatTensor(1))
+
+        class Masked(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.scale = nn.Parameter(torch.ones(3))
+                self.register_buffer("attn_mask", torch.ones(3, 3, dtype=torch.bool))
+                self.register_buffer("lookup", torch.arange(5, dtype=torch.int32))
+
+        return nn.ModuleDict({"emb": Embeddings(), "rotary": Rotary(), "attn": GPT2Attention(),
+                              "swin": SwinAttention(), "positions": FairseqPositions(), "masked": Masked(),
+                              "bn": nn.BatchNorm2d(3), "head": nn.Linear(4, 2)})
+
+
+def test_state_dict_roles_match_the_modules_that_registered_them(tmp_path):
+    torch = pytest.importorskip("torch")
+    from inspector.core.loader import open_checkpoint
+
+    model = HuggingFaceEmbeddings.build()
+    torch.save(model.state_dict(), tmp_path / "sd.pt")
+    expected = {name: "parameter" for name, _ in model.named_parameters()}
+    expected.update({name: "buffer" for name, _ in model.named_buffers()})
+    root = open_checkpoint(str(tmp_path / "sd.pt")).root
+    assert {key: ref.role for key, ref in root.items()} == expected
+
+
+def test_integer_and_bool_tensors_in_a_state_dict_are_buffers():
+    sd = {"weight": _tensor(), "mask": _tensor("bool"), "count": _tensor("int64"), "half": _tensor("float16")}
     assign_roles({"state_dict": sd})
-    assert {key: ref.role for key, ref in sd.items()} == {key: state_dict_role(key) for key in sd}
-    assert [key for key, ref in sd.items() if ref.role == "parameter"] == ["conv.weight", "fc.bias"]
+    assert {key: ref.role for key, ref in sd.items()} == {
+        "weight": "parameter", "mask": "buffer", "count": "buffer", "half": "parameter"}
 
 
 def test_optimizer_state_wins_over_state_dict_shape():

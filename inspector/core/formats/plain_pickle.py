@@ -13,17 +13,13 @@ import os
 from inspector.core.errors import CheckpointError
 from inspector.core.formats import torch_legacy
 from inspector.core.formats.torch_zip import validate_tensors
-from inspector.core.model import Checkpoint, PickledObject, Storage, TensorRef, Truncated
+from inspector.core.model import Checkpoint, Storage, TensorRef, Truncated
+from inspector.core.pickled_values import NumpyDtype, RebuildRefused
 from inspector.core.progress import Job, Progress
 from inspector.core.unpickler import restricted_load
 
 MAX_PICKLE_BYTES = 1 << 30
 
-NUMPY_DTYPES = {
-    "f2": "float16", "f4": "float32", "f8": "float64", "c8": "complex64", "c16": "complex128",
-    "i1": "int8", "i2": "int16", "i4": "int32", "i8": "int64",
-    "u1": "uint8", "u2": "uint16", "u4": "uint32", "u8": "uint64", "b1": "bool",
-}
 RECONSTRUCT = ("numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct")
 FROMBUFFER = ("numpy.core.numeric._frombuffer", "numpy._core.numeric._frombuffer")
 
@@ -116,16 +112,17 @@ class _PlainReader:
 
 
 def _dtype_code(dtype: object) -> str:
-    if isinstance(dtype, PickledObject) and dtype.args and isinstance(dtype.args[0], str):
-        return dtype.args[0]
-    return "?"
+    return dtype.code if isinstance(dtype, NumpyDtype) else "?"
 
 
 def _numpy_dtype(dtype: object) -> tuple[str | None, str]:
-    code = _dtype_code(dtype)
-    state = dtype.state if isinstance(dtype, PickledObject) else None
-    order = state[1] if isinstance(state, tuple) and len(state) > 1 else "<"
-    return NUMPY_DTYPES.get(code), "big" if order == ">" else "little"
+    if not isinstance(dtype, NumpyDtype):
+        return None, "little"
+    try:
+        _, name = dtype.element_format()
+    except RebuildRefused:
+        return None, "little"
+    return name, "big" if dtype.byteorder == ">" else "little"
 
 
 def _contiguous_strides(shape: tuple[int, ...], fortran: bool) -> tuple[int, ...]:
