@@ -238,6 +238,16 @@ class Checkpoint:
         return iter_tensors(self.root)
 
 
+def version_table(state_dict: object) -> dict[str, dict] | None:
+    """The ``_metadata`` a state dict was saved with (``{module prefix: {"version": n}}``), as
+    ``nn.Module.state_dict()`` records it; None when the file has none. ``load_state_dict``
+    passes these versions to each module (BatchNorm, torchvision's legacy keys depend on them)."""
+    table = getattr(state_dict, "_metadata", None)
+    if not isinstance(table, dict):
+        return None
+    return {prefix: dict(entry) for prefix, entry in table.items() if isinstance(prefix, str) and isinstance(entry, dict)}
+
+
 MAX_WALK_NODES = 2_000_000
 MAX_WALK_DEPTH = 300  # sanitized trees are at most 256 deep; this bounds path tuples in raw ones
 

@@ -211,3 +211,18 @@ def test_in_memory_and_streamed_pickles_read_the_same():
 def test_an_empty_stack_is_damage_not_truncation(data):
     with pytest.raises(CheckpointError, match="damaged"):
         restricted_load(data)
+
+
+@pytest.mark.parametrize("zipfile_format", [True, False], ids=["zip", "legacy"])
+def test_version_table_is_kept_through_the_whole_reader(tmp_path, zipfile_format):
+    """torch's BatchNorm and torchvision's loaders decide what they accept by these versions."""
+    torch = pytest.importorskip("torch")
+    from inspector.core.loader import open_checkpoint
+    from inspector.core.model import version_table
+
+    state = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2)).state_dict()
+    path = tmp_path / "versions.pt"
+    torch.save({"state_dict": state, "epoch": 1}, path, _use_new_zipfile_serialization=zipfile_format)
+    read = open_checkpoint(str(path)).root
+    assert version_table(read["state_dict"]) == {key: dict(value) for key, value in state._metadata.items()}
+    assert version_table(read) is None
