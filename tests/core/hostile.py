@@ -6,6 +6,7 @@ loaded unsafely; the tests assert the marker never appears when the app reads th
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import pickle
@@ -14,6 +15,37 @@ import subprocess
 import sys
 import zipfile
 from typing import Callable
+
+
+# Audit events raised when code would start a process or run a string of source.
+CODE_EVENTS = ("os.system", "os.exec", "os.posix_spawn", "os.spawn", "subprocess.Popen", "ctypes.dlopen")
+_watchers: list[list[str]] = []
+
+
+def _on_audit_event(event: str, args: tuple) -> None:
+    if _watchers and (event.startswith(CODE_EVENTS) or (event == "exec" and _is_source_string(args))):
+        for seen in _watchers:
+            seen.append(event)
+
+
+def _is_source_string(args: tuple) -> bool:
+    filename = getattr(args[0], "co_filename", "<string>") if args else "<string>"
+    return filename.startswith("<")
+
+
+sys.addaudithook(_on_audit_event)
+
+
+@contextlib.contextmanager
+def watching_code():
+    """Collects the audit events of code starting processes or running source strings (a
+    payload's effects), synchronously: no waiting for a marker file to maybe appear."""
+    seen: list[str] = []
+    _watchers.append(seen)
+    try:
+        yield seen
+    finally:
+        _watchers.remove(seen)
 
 
 class SystemPayload:
@@ -138,8 +170,10 @@ def replace_data_pkl(source: str, target: str, pickle_bytes: bytes) -> None:
 
 
 def marker_would_be_created(pickle_bytes: bytes, marker: str) -> bool:
-    """Proof that a fixture is really hostile: run it with the unsafe loader in a child process."""
-    script = "import pickle, sys; pickle.loads(sys.stdin.buffer.read())"
+    """Proof that a fixture is really hostile: run it with the unsafe loader in a child process,
+    which waits for any process the payload started before it exits."""
+    script = ("import os, pickle, sys\npickle.loads(sys.stdin.buffer.read())\n"
+              "while True:\n    try:\n        os.wait()\n    except ChildProcessError:\n        break\n")
     subprocess.run([sys.executable, "-c", script], input=pickle_bytes, capture_output=True, timeout=60)
     return os.path.exists(marker)
 

@@ -79,6 +79,19 @@ def test_small_integer_range_has_one_bin_per_integer(folder, name):
     assert np.array_equal(result.counts, expected.numpy())
 
 
+@pytest.mark.parametrize("span", [99, 100, 101])
+def test_integer_range_at_the_bin_count_edge(folder, span):
+    """One bin per integer exactly while the integers fit: 100 integers in 100 bins still do."""
+    base = torch.cat([torch.arange(span), torch.randint(0, span, (300,))])
+    result = histogram(make_ref(folder, base), bins=100)
+    if span <= 100:
+        assert np.array_equal(result.edges, np.arange(-0.5, span))
+        assert np.array_equal(result.counts, torch.bincount(base).numpy())
+    else:
+        assert len(result.counts) == 100 and (result.edges[0], result.edges[-1]) == (0, span - 1)
+        assert np.array_equal(result.counts, np.histogram(base.numpy(), bins=result.edges)[0])
+
+
 def test_wide_integer_range_uses_uniform_bins(folder):
     base = torch.randint(-10**6, 10**6, (1000,), dtype=torch.int32)
     result = histogram(make_ref(folder, base), bins=50)

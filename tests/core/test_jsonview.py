@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 
 import pytest
 
@@ -115,9 +114,7 @@ def test_billion_laughs_stays_bounded():
     laughs: object = ["lol"]
     for _ in range(40):
         laughs = [laughs, laughs]  # 2**40 leaves through shared references
-    started = time.perf_counter()
     text = json.dumps(to_json(laughs, max_nodes=10_000))
-    assert time.perf_counter() - started < 2
     assert "node limit" in text and len(text) < 1_000_000
 
 

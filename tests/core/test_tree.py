@@ -60,6 +60,20 @@ def test_state_dict_becomes_module_hierarchy_in_model_order(resnet_state):
     assert layer1.nbytes_total == sum(n for key, n in nbytes.items() if key.startswith("layer1."))
 
 
+@pytest.mark.parametrize("extra_values, hierarchy", [(1, True), (2, True), (3, False)])
+def test_a_dict_of_mostly_tensors_is_shown_as_modules(extra_values, hierarchy):
+    """Half tensors or more: a state dict with a few extras (e.g. Lightning's or a converted file)."""
+    entry = {"enc.weight": ref(2, 2), "enc.bias": ref(2)}
+    entry.update({f"note{index}": index for index in range(extra_values)})
+    root = build_tree(Checkpoint("m.pt", "pickle", {"sd": entry}))
+    names = [node.name for node in child(root, "sd").children]
+    if hierarchy:
+        assert names == ["enc", *(f"note{i}" for i in range(extra_values))]
+        assert child(root, "sd", "enc").kind == "module"
+    else:
+        assert names == list(entry)
+
+
 def test_sorted_keys_get_natural_order():
     keys = sorted(f"layers.{index}.weight" for index in range(12))  # 0, 1, 10, 11, 2, ...
     root = build_tree(Checkpoint("m.pt", "safetensors", {key: ref(2) for key in keys}))
