@@ -18,7 +18,7 @@ import numpy as np
 
 from inspector.core.dtypes import ITEMSIZE
 from inspector.core.model import TensorRef
-from inspector.core.progress import Job, Progress, run_job, sub_job
+from inspector.core.progress import Job, Progress, sub_job
 from inspector.core.stats import (CACHE_BLOCK, TensorStats, numeric_chunk, tensor_stats_job,
                                   value_kind)
 from inspector.core.values import DEFAULT_CHUNK, FileCache, Scratch, iter_chunks, stored_view
@@ -169,11 +169,6 @@ def histogram_job(t: TensorRef, bins: int = 100, value_range: tuple[float, float
     return result
 
 
-def histogram(t: TensorRef, bins: int = 100, value_range: tuple[float, float] | None = None,
-              stats: TensorStats | None = None) -> Histogram:
-    return run_job(histogram_job(t, bins, value_range, stats))
-
-
 def combined_histogram_job(tensors: Sequence[TensorRef], bins: int = 100,
                            value_range: tuple[float, float] | None = None,
                            stats: Sequence[TensorStats] | None = None,
@@ -210,11 +205,6 @@ def combined_histogram_job(tensors: Sequence[TensorRef], bins: int = 100,
     finally:
         if own:
             files.close()
-
-
-def combined_histogram(tensors: Sequence[TensorRef], bins: int = 100,
-                       value_range: tuple[float, float] | None = None) -> Histogram:
-    return run_job(combined_histogram_job(tensors, bins, value_range))
 
 
 def _stats_pass(tensors: Sequence[TensorRef], sizes: list[int], max_elements: int,

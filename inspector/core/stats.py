@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from collections.abc import Iterable
 
 import numpy as np
 
 from inspector.core.dtypes import COMPLEX, FLOATING, ITEMSIZE
 from inspector.core.errors import CheckpointError
 from inspector.core.model import Checkpoint, TensorPath, TensorRef
-from inspector.core.progress import Job, Progress, run_job
+from inspector.core.progress import Job, Progress
 from inspector.core.values import DEFAULT_CHUNK, FileCache, Scratch, iter_chunks, stored_view
 
 
@@ -216,11 +215,6 @@ def tensor_stats_job(t: TensorRef, max_elements: int = DEFAULT_CHUNK, *,
     return running.result()
 
 
-def tensor_stats(t: TensorRef, max_elements: int = DEFAULT_CHUNK) -> TensorStats:
-    """Stats of one tensor; raises CheckpointError when its values cannot be read."""
-    return run_job(tensor_stats_job(t, max_elements))
-
-
 def compute_all_stats(checkpoint: Checkpoint,
                       max_elements: int = DEFAULT_CHUNK) -> Job[dict[TensorPath, TensorStats]]:
     """Stats of every tensor; an unreadable one gets a TensorStats with ``error`` set."""
@@ -258,11 +252,3 @@ def _nbytes(t: TensorRef) -> int:
 
 def _label(path: TensorPath) -> str:
     return "/".join(str(part) for part in path)
-
-
-def stats_over(values: Iterable[np.ndarray], kind: str = "float") -> TensorStats:
-    """Stats of arrays already in memory (used by tests and by callers holding values)."""
-    running = RunningStats(kind)
-    for array in values:
-        running.add(np.asarray(array).reshape(-1))
-    return running.result()

@@ -102,20 +102,6 @@ def iter_nodes(root: Node) -> Iterator[Node]:
         stack.extend(reversed(node.children))
 
 
-def filter_nodes(root: Node, text: str) -> set[Node]:
-    """Nodes whose name or key contains ``text`` (case-insensitive), plus their ancestors."""
-    needle = text.casefold()
-    shown: set[Node] = set()
-    for node in iter_nodes(root):
-        if needle in node.name.casefold() or needle in node.key.casefold():
-            shown.add(node)
-            for ancestor in node.ancestors():
-                if ancestor in shown:
-                    break
-                shown.add(ancestor)
-    return shown
-
-
 def is_state_dict(value: object) -> bool:
     """A dict with str keys whose values are mostly tensors."""
     if not isinstance(value, dict) or not value:

@@ -297,21 +297,12 @@ def iter_chunks(t: TensorRef, max_elements: int = DEFAULT_CHUNK, *,
     """
     if t.numel > _walk_limit(t):
         raise _too_many_to_walk(t)
-    return _chunks(t, max_elements, files, scratch)
-
-
-def _chunks(t: TensorRef, max_elements: int, files: FileCache | None,
-            scratch: Scratch | None) -> Iterator[np.ndarray]:
     own = files is None
     files = files or FileCache()
     try:
         plan = _checked_plan(t, files)
         fd, _ = files.get(plan.path)
-        left = _walk_limit(t)  # callers that stop early (previews) walk the start of any view
         for block in plan_blocks(t.shape, t.stride, t.storage_offset, max(1, max_elements)):
-            left -= _product(block.shape)
-            if left < 0:
-                raise _too_many_to_walk(t)
             yield _read_block(fd, plan, block, scratch)
     finally:
         if own:
@@ -365,15 +356,3 @@ def _empty_with_shape(out: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         return out.reshape(shape)
     except ValueError:  # numpy refuses shapes whose non-zero sizes multiply past its limit
         raise CheckpointError(f"an empty tensor of shape {list(shape)} has no numpy form") from None
-
-
-def read_head(t: TensorRef, count: int, *, files: FileCache | None = None) -> np.ndarray:
-    """The first ``count`` elements in row-major order, as a 1-d array (for previews)."""
-    parts: list[np.ndarray] = []
-    needed = count
-    for chunk in _chunks(t, max(1, min(count, DEFAULT_CHUNK)), files, None):
-        parts.append(chunk[:needed])
-        needed -= len(parts[-1])
-        if needed <= 0:
-            break
-    return np.concatenate(parts) if parts else np.empty(0, numpy_dtype(t.dtype))

@@ -14,12 +14,11 @@ import torch
 
 from inspector.core.errors import CheckpointError
 from inspector.core.formats import hf_sharded
-from inspector.core.histogram import histogram
 from inspector.core.loader import open_checkpoint
 from inspector.core.progress import run_job
-from inspector.core.stats import tensor_stats
 from inspector.core.units import SIZE_UNITS, human_size, short_count
-from inspector.core.values import iter_chunks, read_array, read_head
+from inspector.core.values import iter_chunks, read_array
+from tests.core.values_helpers import histogram, read_head, tensor_stats
 from tests.core.hostile import rewrite_zip
 
 

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from inspector.core.errors import Cancelled
-from inspector.core.histogram import combined_histogram, count_in_bins, histogram, histogram_job
+from inspector.core.histogram import count_in_bins, histogram_job
 from inspector.core.progress import run_job
-from inspector.core.stats import tensor_stats
+from tests.core.values_helpers import combined_histogram, histogram, tensor_stats
 from tests.core.test_values import make_ref, random_tensor
 
 

@@ -11,10 +11,10 @@ import torch
 
 from inspector.core import values
 from inspector.core.errors import CheckpointError
-from inspector.core.histogram import histogram
 from inspector.core.loader import open_checkpoint
 from inspector.core.model import TensorRef
-from inspector.core.stats import compute_all_stats, tensor_stats
+from inspector.core.stats import compute_all_stats
+from tests.core.values_helpers import histogram, tensor_stats
 from inspector.core.progress import run_job
 from tests.core.test_stats import assert_stats_match, expected_float_stats
 
@@ -94,7 +94,9 @@ def test_values_of_an_expanded_tensor_match_torch(saved):
     path, tensors, _ = saved
     refs = _read(path)
     assert np.array_equal(values.read_array(refs["small"]), tensors["small"].numpy())
-    assert np.array_equal(values.read_head(refs["huge"], 10), tensors["huge"][:3].reshape(-1)[:10].numpy())
+    huge = refs["huge"]
+    head = TensorRef(huge.dtype, (3, 4), huge.stride, huge.storage, huge.storage_offset)  # its first rows
+    assert np.array_equal(values.read_array(head), tensors["huge"][:3].numpy())
 
 
 def test_walking_a_huge_repeating_view_is_refused(saved, monkeypatch):

@@ -13,7 +13,8 @@ import torch
 from inspector.core.errors import Cancelled
 from inspector.core.model import Checkpoint, TensorRef
 from inspector.core.progress import run_job
-from inspector.core.stats import TensorStats, compute_all_stats, tensor_stats
+from inspector.core.stats import TensorStats, compute_all_stats
+from tests.core.values_helpers import tensor_stats
 from tests.core.test_values import make_ref, random_tensor, saved_checkpoint  # noqa: F401 (fixture)
 
 FLOATS = ["float32", "float64", "float16", "bfloat16", "float8_e4m3fn", "float8_e5m2"]

@@ -15,7 +15,8 @@ import torch
 
 from inspector.core.errors import CheckpointError
 from inspector.core.model import Storage, TensorRef
-from inspector.core.values import iter_chunks, numpy_dtype, plan_blocks, read_array, read_head
+from inspector.core.values import iter_chunks, numpy_dtype, plan_blocks, read_array
+from tests.core.values_helpers import read_head
 
 DTYPES = [
     "float32", "float64", "float16", "bfloat16", "float8_e4m3fn", "float8_e5m2",

@@ -30,14 +30,14 @@ CODE_EVENTS = ("os.system", "os.exec", "os.posix_spawn", "os.spawn", "subprocess
 def exercise(path: str) -> None:
     """Everything the CLI and the window do with a file: read, tree, text, JSON, stats, values."""
     from inspector.core.errors import CheckpointError
-    from inspector.core.histogram import histogram
+    from inspector.core.histogram import histogram_job
     from inspector.core.jsonview import info_json
     from inspector.core.loader import open_checkpoint
     from inspector.core.progress import run_job
     from inspector.core.stats import compute_all_stats
     from inspector.core.text_tree import render_text
     from inspector.core.tree import build_tree
-    from inspector.core.values import read_head
+    from inspector.core.values import iter_chunks
 
     checkpoint = open_checkpoint(path)
     root = build_tree(checkpoint)
@@ -48,9 +48,9 @@ def exercise(path: str) -> None:
     json.dumps(info_json(checkpoint, stats), allow_nan=False)
     for index, (_, tensor) in enumerate(checkpoint.iter_tensors()):
         try:
-            read_head(tensor, HEAD_VALUES)
+            next(iter_chunks(tensor, HEAD_VALUES), None)
             if index < HISTOGRAMS:
-                histogram(tensor, bins=16)
+                run_job(histogram_job(tensor, bins=16))
         except CheckpointError:
             pass
 
