@@ -51,7 +51,7 @@ started, cpu_started = time.perf_counter(), time.process_time()
 from inspector.core.formats import torch_zip
 from inspector.core.histogram import histogram_job
 from inspector.core.progress import run_job
-from inspector.core.stats import compute_all_stats
+from inspector.core.all_stats import compute_all_stats
 from inspector.core.values import FileCache, Scratch
 imported, cpu_imported = time.perf_counter(), time.process_time()
 checkpoint = run_job(torch_zip.read(sys.argv[1]))

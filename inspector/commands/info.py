@@ -36,7 +36,7 @@ def run(options: argparse.Namespace) -> int:
     finally:
         if collecting:
             gc.enable()
-    from inspector.core.stats import compute_all_stats
+    from inspector.core.all_stats import compute_all_stats
 
     stats = run_with_progress(compute_all_stats(checkpoint), "statistics")
     _print_info(checkpoint, stats, options)

@@ -19,8 +19,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from inspector.core.dtypes import COMPLEX, FLOATING, ITEMSIZE
-from inspector.core.errors import CheckpointError
-from inspector.core.model import Checkpoint, TensorPath, TensorRef
+from inspector.core.model import TensorRef
 from inspector.core.progress import Job, Progress
 from inspector.core.values import DEFAULT_CHUNK, FileCache, Scratch, iter_chunks, stored_view
 
@@ -158,20 +157,35 @@ class RunningStats:
         self.m2 = self.m2 / _SCALE / _SCALE  # _SCALE squared would overflow
 
     def _add_moments(self, values: np.ndarray, repeats: int) -> None:
-        centred = self.scratch.get("moments", np.float64, values.size)
-        np.copyto(centred, values)
+        wide = self.scratch.get("moments", np.float64, values.size)
+        np.copyto(wide, values)
         if self.scale != 1.0:
-            centred /= self.scale  # a power of two: exact unless far below 1e-120
+            wide /= self.scale  # a power of two: exact unless far below 1e-120
         with np.errstate(over="ignore", invalid="ignore"):  # float64 values near 1e308
-            mean = float(centred.sum()) / centred.size
-            centred -= mean
-            m2 = _sum_of_squares(centred) * repeats
-        count = centred.size * repeats
+            mean, m2 = _block_moments(wide)
+        self._combine(wide.size * repeats, mean, m2 * repeats)
+
+    def _combine(self, count: int, mean: float, m2: float) -> None:
+        """Chan's parallel formula: fold in ``count`` values of that mean and sum of squares."""
         total = self.finite + count
         delta = mean - self.mean
         self.mean += delta * count / total
         self.m2 += m2 + delta * delta * self.finite * count / total
         self.finite = total
+
+    def merge(self, other: RunningStats) -> None:
+        """Fold in what ``other`` (another part of the same tensor) accumulated."""
+        self.count += other.count
+        self.nan, self.inf, self.zeros = self.nan + other.nan, self.inf + other.inf, self.zeros + other.zeros
+        for value in (other.low, other.high):
+            if value is not None:
+                self.low = value if self.low is None else min(self.low, value)
+                self.high = value if self.high is None else max(self.high, value)
+        if not other.finite:
+            return
+        if other.scale != self.scale:
+            (self if self.scale == 1.0 else other)._switch_to_scaled()
+        self._combine(other.finite, other.mean, other.m2)
 
     def result(self) -> TensorStats:
         stats = TensorStats(count=self.count, nan=self.nan, inf=self.inf, zeros=self.zeros)
@@ -187,17 +201,40 @@ class RunningStats:
         return float(value) if self.kind != "int" else int(value)
 
 
-_DOT_SLICE = 8192
+CANCELLATION = 100.0  # a sum of squares this many times the centred one has lost 2 of 16 digits
 
 
-def _sum_of_squares(values: np.ndarray) -> float:
-    """np.dot per slice: OpenBLAS stays single-threaded below 10k elements; its threads
-    spin-wait and make a busy machine ~10x slower. Twice as fast as square + sum."""
-    total = 0.0
-    for start in range(0, values.size, _DOT_SLICE):
-        part = values[start:start + _DOT_SLICE]
-        total += float(np.dot(part, part))
-    return total
+def _block_moments(wide: np.ndarray) -> tuple[float, float]:
+    """Mean and centred sum of squares of a float64 block, in two BLAS dot passes.
+
+    Σx² − (Σx)²/n is exact enough while the squares do not dwarf the spread (weights near
+    zero: the usual case); otherwise the block is centred and measured again.
+    """
+    count = wide.size
+    total, squares = _dot(wide, None), _dot(wide, wide)
+    mean = total / count
+    m2 = squares - total * mean
+    if not m2 * CANCELLATION >= squares:  # also when NaN or negative from rounding
+        wide -= mean
+        shift = _dot(wide, None)
+        m2 = _dot(wide, wide) - shift * shift / count
+        mean += shift / count
+    return mean, max(m2, 0.0)
+
+
+def _dot(values: np.ndarray, other: np.ndarray | None) -> float:
+    """Σ values·other (Σ values when ``other`` is None) as one BLAS dot: several times faster
+    than numpy's pairwise sum or a square and a sum, and as exact for these sizes."""
+    if other is None:
+        other = _ones(values.size)
+    return float(np.dot(values, other))
+
+
+_ONES = np.ones(CACHE_BLOCK)
+
+
+def _ones(size: int) -> np.ndarray:
+    return _ONES[:size] if size <= _ONES.size else np.ones(size)
 
 
 def tensor_stats_job(t: TensorRef, max_elements: int = DEFAULT_CHUNK, *,
@@ -213,42 +250,3 @@ def tensor_stats_job(t: TensorRef, max_elements: int = DEFAULT_CHUNK, *,
         done += chunk.size
         yield Progress(done * itemsize, view.numel * itemsize)
     return running.result()
-
-
-def compute_all_stats(checkpoint: Checkpoint,
-                      max_elements: int = DEFAULT_CHUNK) -> Job[dict[TensorPath, TensorStats]]:
-    """Stats of every tensor; an unreadable one gets a TensorStats with ``error`` set."""
-    tensors = list(checkpoint.iter_tensors())
-    total = sum(_nbytes(t) for _, t in tensors)
-    results: dict[TensorPath, TensorStats] = {}
-    done = 0
-    scratch = Scratch()
-    with FileCache() as files:
-        for path, tensor in tensors:
-            job = tensor_stats_job(tensor, max_elements, files=files, scratch=scratch)
-            results[path] = yield from _offset_progress(job, done, total, _label(path))
-            done += _nbytes(tensor)
-    yield Progress(total, total)
-    return results
-
-
-def _offset_progress(job: Job[TensorStats], done: int, total: int, label: str) -> Job[TensorStats]:
-    try:
-        while True:
-            report = next(job)
-            yield Progress(done + report.done, total, label)
-    except StopIteration as finished:
-        return finished.value
-    except CheckpointError as error:
-        return TensorStats(error=str(error))
-    finally:
-        job.close()
-
-
-def _nbytes(t: TensorRef) -> int:
-    """Bytes a stats pass reads: stride-0 repeats are not read again."""
-    return stored_view(t)[0].numel * ITEMSIZE.get(t.dtype, 1) if t.storage is not None else 0
-
-
-def _label(path: TensorPath) -> str:
-    return "/".join(str(part) for part in path)

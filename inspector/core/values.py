@@ -189,9 +189,11 @@ def _walk_limit(t: TensorRef) -> int:
     return max(stored * MAX_REPEAT, MIN_WALK)
 
 
-def _too_many_to_walk(t: TensorRef) -> CheckpointError:
-    return CheckpointError(f"the view visits {t.numel} elements over a storage of "
-                           f"{_walk_limit(t) // MAX_REPEAT} or fewer: too many to walk")
+def check_walkable(t: TensorRef) -> None:
+    """Raise CheckpointError when reading ``t`` would visit too many elements (MAX_REPEAT)."""
+    if t.numel > _walk_limit(t):
+        raise CheckpointError(f"the view visits {t.numel} elements over a storage of "
+                              f"{_walk_limit(t) // MAX_REPEAT} or fewer: too many to walk")
 
 
 def stored_view(t: TensorRef) -> tuple[TensorRef, int]:
@@ -295,8 +297,7 @@ def iter_chunks(t: TensorRef, max_elements: int = DEFAULT_CHUNK, *,
     are read into a reused buffer: a chunk is then only valid until the next one. A view
     that would visit too many elements (see MAX_REPEAT) is refused before any read.
     """
-    if t.numel > _walk_limit(t):
-        raise _too_many_to_walk(t)
+    check_walkable(t)
     own = files is None
     files = files or FileCache()
     try:
@@ -339,8 +340,7 @@ def read_array(t: TensorRef, max_elements: int | None = None, *,
         raise CheckpointError(
             f"tensor has {t.numel} elements, more than the {max_elements} allowed here")
     _check_geometry(t)
-    if t.numel > _walk_limit(t):
-        raise _too_many_to_walk(t)
+    check_walkable(t)
     out = np.empty(t.numel, numpy_dtype(t.dtype))
     if t.numel == 0:
         return _empty_with_shape(out, t.shape)

@@ -83,7 +83,7 @@ def test_stats_only_when_given(lightning_like):
     checkpoint = open_checkpoint(path)
     assert all("stats" not in entry for entry in info_json(checkpoint)["tensors"])
     from inspector.core.progress import run_job
-    from inspector.core.stats import compute_all_stats
+    from inspector.core.all_stats import compute_all_stats
 
     document = info_json(checkpoint, run_job(compute_all_stats(checkpoint)))
     entry = next(e for e in document["tensors"] if e["path"] == ["state_dict", "model.0.weight"])

@@ -13,7 +13,7 @@ from inspector.core import values
 from inspector.core.errors import CheckpointError
 from inspector.core.loader import open_checkpoint
 from inspector.core.model import TensorRef
-from inspector.core.stats import compute_all_stats
+from inspector.core.all_stats import compute_all_stats
 from tests.core.values_helpers import histogram, tensor_stats
 from inspector.core.progress import run_job
 from tests.core.test_stats import assert_stats_match, expected_float_stats

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -13,7 +14,10 @@ import torch
 from inspector.core.errors import Cancelled
 from inspector.core.model import Checkpoint, TensorRef
 from inspector.core.progress import run_job
-from inspector.core.stats import TensorStats, compute_all_stats
+from inspector.core import all_stats
+from inspector.core.all_stats import compute_all_stats
+from inspector.core.stats import TensorStats
+from inspector.core.values import FileCache
 from tests.core.values_helpers import tensor_stats
 from tests.core.test_values import make_ref, random_tensor, saved_checkpoint  # noqa: F401 (fixture)
 
@@ -146,21 +150,54 @@ def test_compute_all_stats_reports_progress_and_errors(folder):
     assert results[("extra", 1)].error and results[("extra", 1)].count == 0
     done = [report.done for report in reports]
     assert done == sorted(done) and done[-1] == reports[-1].total > 0
-    assert len(reports) > 10  # one per chunk, so the GUI can cancel between chunks
+
+
+@pytest.mark.parametrize("part_elements", [1, 97, 1 << 23])
+def test_parts_read_by_threads_merge_to_the_same_stats(folder, monkeypatch, part_elements):
+    """A tensor cut into parts (one thread each) gives torch's stats, whatever the cut."""
+    monkeypatch.setattr(all_stats, "PART_ELEMENTS", part_elements)
+    checkpoint, tensors = _checkpoint(folder)
+    results = run_job(compute_all_stats(checkpoint, max_elements=50, workers=3))
+    for key in ("w", "wt"):
+        assert_stats_match(results[("state_dict", key)], expected_float_stats(tensors[key]))
+
+
+def test_tied_views_are_read_once(folder, monkeypatch):
+    weight = torch.randn(50, 40)
+    tied = make_ref(folder, weight)
+    checkpoint = Checkpoint(path="mem", format="pickle", root={"emb.weight": tied, "head.weight": tied,
+                                                               "copy": TensorRef(tied.dtype, tied.shape,
+                                                                                 tied.stride, tied.storage)})
+    read = []
+    original = os.preadv
+    monkeypatch.setattr(os, "preadv", lambda fd, buffers, offset: read.append(1) or original(fd, buffers, offset))
+    results = run_job(compute_all_stats(checkpoint))
+    assert results[("emb.weight",)] == results[("head.weight",)] == results[("copy",)]
+    assert len(read) == 1
 
 
 def test_compute_all_stats_cancels_and_closes_files(folder):
     checkpoint, _ = _checkpoint(folder)
     open_before = len(os.listdir("/proc/self/fd"))
 
-    def cancel_after_three(report, seen=[]):
-        seen.append(report)
-        if len(seen) == 3:
-            raise Cancelled()
+    def cancel(report):
+        raise Cancelled()
 
     with pytest.raises(Cancelled):
-        run_job(compute_all_stats(checkpoint, max_elements=100), cancel_after_three)
+        run_job(compute_all_stats(checkpoint, max_elements=100), cancel)
     assert len(os.listdir("/proc/self/fd")) == open_before
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("stats")]
+
+
+def test_a_cancelled_run_stops_reading_at_the_next_chunk(folder):
+    checkpoint, _ = _checkpoint(folder)
+    weight = checkpoint.root["state_dict"]["w"]
+    run = all_stats._Run(max_elements=10)
+    run.cancelled.set()
+    with FileCache() as files:
+        assert run._reduce(weight, 1, "float", files).count == 0
+        run.cancelled.clear()
+        assert run._reduce(weight, 1, "float", files).count == weight.numel
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")

@@ -34,7 +34,7 @@ def exercise(path: str) -> None:
     from inspector.core.jsonview import info_json
     from inspector.core.loader import open_checkpoint
     from inspector.core.progress import run_job
-    from inspector.core.stats import compute_all_stats
+    from inspector.core.all_stats import compute_all_stats
     from inspector.core.text_tree import render_text
     from inspector.core.tree import build_tree
     from inspector.core.values import iter_chunks
@@ -60,7 +60,7 @@ def _preload() -> None:
     import numpy  # noqa: F401
     import ml_dtypes  # noqa: F401
 
-    from inspector.core import histogram, jsonview, loader, stats, text_tree, tree  # noqa: F401
+    from inspector.core import all_stats, histogram, jsonview, loader, stats, text_tree, tree  # noqa: F401
     from inspector.core.formats import (dcp, hf_sharded, plain_pickle, safetensors_file,  # noqa: F401
                                         torch_legacy, torch_zip, torchscript)
 
