@@ -55,7 +55,7 @@ class Document(QWidget):
         self.loading_bar.setVisible(True)
         self.messages.show_message("loading", f"Reading {self.title}…", self.path)
         self.right_stack.setCurrentWidget(self.messages)
-        self._worker = ProcessWorker("load", self.path, postprocess=prepare_tree, parent=self)
+        self._worker = ProcessWorker("load", {"path": self.path}, postprocess=prepare_tree, parent=self)
         self._worker.progressed.connect(self._on_worker_progressed)
         self._worker.succeeded.connect(self._on_worker_succeeded)
         self._worker.failed.connect(self._on_worker_failed)

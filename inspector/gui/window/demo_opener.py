@@ -32,7 +32,7 @@ class DemoOpener(QObject):
         if self._worker is not None:
             return  # already building
         self._show_message("Building the demo checkpoints (first time only)…")
-        self._worker = ProcessWorker("demo", cache_dir, parent=self)
+        self._worker = ProcessWorker("demo", {"cache_dir": cache_dir}, parent=self)
         self._worker.progressed.connect(lambda _done, _total, text: self._show_message(text))
         self._worker.succeeded.connect(self._on_worker_succeeded)
         self._worker.failed.connect(self._on_worker_failed)

@@ -1,4 +1,4 @@
-"""What runs inside a worker process: one long job, reported through a pipe.
+"""What runs inside a worker process: one named job from ``core.jobs``, reported through a pipe.
 
 This module must stay free of Qt: a spawned child imports it and nothing of the GUI.
 Messages are ``encode``d tuples: ``("progress", done, total, text)``, then exactly one of
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from multiprocessing.connection import Connection
-from typing import Any, Callable
 
 from inspector.core.errors import one_line
 from inspector.core.progress import Job
@@ -17,27 +16,13 @@ from inspector.core.progress import Job
 PROGRESS_INTERVAL_S = 0.05
 
 
-def load_job(path: str) -> Job[Any]:
-    from inspector.core.loader import load_checkpoint
-
-    return load_checkpoint(path)
-
-
-def demo_job(cache_dir: str) -> Job[Any]:
-    from inspector.demo import build_demo_job
-
-    return build_demo_job(cache_dir)
-
-
-JOBS: dict[str, Callable[[str], Job[Any]]] = {"load": load_job, "demo": demo_job}
-
-
-def child_main(connection: Connection, job_name: str, argument: str) -> None:
+def child_main(connection: Connection, job_name: str, arguments: dict[str, object]) -> None:
     """The worker process's entry point: run the job, send what happened, exit."""
+    from inspector.core.jobs import make_job
     from inspector.gui.workers.transfer import encode
 
     try:
-        result = _drive(JOBS[job_name](argument), connection)
+        result = _drive(make_job(job_name, arguments), connection)
         message = ("result", result)
     except Exception as error:  # reported as one line; the window shows it in place
         message = ("error", one_line(error))
@@ -49,7 +34,7 @@ def child_main(connection: Connection, job_name: str, argument: str) -> None:
     connection.close()
 
 
-def _drive(job: Job[Any], connection: Connection) -> Any:
+def _drive(job: Job, connection: Connection) -> object:
     from inspector.gui.workers.transfer import encode
 
     last_sent = 0.0
@@ -62,4 +47,3 @@ def _drive(job: Job[Any], connection: Connection) -> Any:
                 last_sent = now
     except StopIteration as finished:
         return finished.value
-

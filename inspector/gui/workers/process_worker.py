@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Signal
 
+from inspector.core.jobs import check_plain
 from inspector.gui.workers.child_jobs import child_main
 from inspector.gui.workers.transfer import decode
 
@@ -30,11 +31,13 @@ class ProcessWorker(QObject):
     cancelled = Signal()
     _messageArrived = Signal(object)
 
-    def __init__(self, job_name: str, argument: str,
+    def __init__(self, job_name: str, arguments: dict[str, object],
                  postprocess: Callable[[Any], Any] | None = None, parent: QObject | None = None):
+        """Runs the job registered as ``job_name`` in ``core.jobs`` with ``arguments`` (plain data)."""
         super().__init__(parent)
+        check_plain(arguments)
         self._job_name = job_name
-        self._argument = argument
+        self._arguments = dict(arguments)
         self._postprocess = postprocess
         self._process: multiprocessing.Process | None = None
         self._reader: threading.Thread | None = None
@@ -51,7 +54,7 @@ class ProcessWorker(QObject):
     def start(self) -> None:
         context = multiprocessing.get_context("spawn")
         receiver, sender = context.Pipe(duplex=False)
-        self._process = context.Process(target=child_main, args=(sender, self._job_name, self._argument),
+        self._process = context.Process(target=child_main, args=(sender, self._job_name, self._arguments),
                                         name=f"inspector-{self._job_name}", daemon=True)
         self._process.start()
         sender.close()  # only the child holds the writing end: its exit means end of file

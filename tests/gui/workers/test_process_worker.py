@@ -12,7 +12,7 @@ from inspector.gui.workers.process_worker import ProcessWorker
 
 
 def start_load(qtbot, path: str, postprocess=prepare_tree) -> tuple[ProcessWorker, dict]:
-    worker = ProcessWorker("load", path, postprocess=postprocess)
+    worker = ProcessWorker("load", {"path": path}, postprocess=postprocess)
     outcome: dict = {"progress": []}
     worker.progressed.connect(lambda done, total, text: outcome["progress"].append((done, total, text)))
     worker.succeeded.connect(lambda value: outcome.setdefault("result", value))
