@@ -43,7 +43,8 @@ KNOWN_OTHER_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"ONNX", "an ONNX model"),
 )
 
-CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin", ".ckpt", ".pkl")  # hints only
+# what checkpoint files are usually called: hints for the user and for opening folders, never for reading
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".safetensors", ".pkl", ".pickle", ".tar", ".jit", ".ts")
 
 FILE_KINDS = (
     (stat.S_ISFIFO, "a FIFO (named pipe)"),

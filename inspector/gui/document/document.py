@@ -11,7 +11,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
-from inspector.gui import snippets
+from inspector.core import snippets
 from inspector.gui.document.banner import WarningBanner
 from inspector.gui.document.loaded_tree import LoadedTree, prepare_tree
 from inspector.gui.document.loading_bar import LoadingBar

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.core.tree import iter_nodes
-from inspector.gui import snippets
+from inspector.core import snippets
 from inspector.gui.formatting import value_text
 from inspector.gui.document.tree_filter import FilterIndex, TreeFilterProxy
 from inspector.gui.document.tree_model import CheckpointTreeModel

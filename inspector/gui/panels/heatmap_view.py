@@ -1,7 +1,7 @@
 """Heatmap of a 2-D slice of a tensor, with controls choosing the slice of N-D tensors.
 
 A conv weight [out, in, kh, kw] shows one kh x kw kernel picked by (out, in) spinboxes, or
-all of it reshaped to [out, in*kh*kw]. Big slices arrive strided down (see plot_jobs).
+all of it reshaped to [out, in*kh*kw]. Big slices arrive strided down (see core.slices).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, QRectF, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QSpinBox, QVBoxLayout, QWidget
 
-from inspector.gui.plot_jobs import SliceData, SliceRequest
+from inspector.core.slices import SliceData, SliceRequest
 from inspector.gui.panels.plot_style import integer_ticks, shrinkable_label, style_plot
 
 MODES = ("one slice", "reshape to 2-D")

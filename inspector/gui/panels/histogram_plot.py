@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QSpinBox, QVBoxLayout, QWidget
 
-from inspector.gui.plot_jobs import HistogramData
+from inspector.core.histogram import Histogram
 from inspector.gui.panels.plot_style import accent_color, shrinkable_label, style_plot, translucent
 
 DEFAULT_BINS = 100
@@ -15,13 +15,13 @@ MAX_BINS = 2000
 
 
 class HistogramPlot(QWidget):
-    """Shows one ``HistogramData``; asks for a new one when the bin count changes."""
+    """Shows one ``Histogram``; asks for a new one when the bin count changes."""
 
     binsChanged = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._data: HistogramData | None = None
+        self._data: Histogram | None = None
         self.plot = pg.PlotWidget()
         self.plot.setMenuEnabled(False)
         self.plot.getPlotItem().hideButtons()
@@ -46,7 +46,7 @@ class HistogramPlot(QWidget):
     def is_log(self) -> bool:
         return self.log_box.isChecked()
 
-    def set_histogram(self, data: HistogramData | None) -> None:
+    def set_histogram(self, data: Histogram | None) -> None:
         self._data = data
         if data is None or data.edges is None:
             self.curve.setData([], [])
@@ -111,7 +111,7 @@ class HistogramPlot(QWidget):
             self.set_histogram(self._data)
 
 
-def _note_text(data: HistogramData) -> str:
+def _note_text(data: Histogram) -> str:
     total = int(np.asarray(data.counts).sum())
     parts = [f"{total:,} finite values"]
     if data.nan or data.inf:

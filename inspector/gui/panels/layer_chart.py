@@ -15,7 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QVBoxLayout, QWidget
 
-from inspector.gui.plot_jobs import LayerMetrics
+from inspector.core.layer_metrics import LayerMetrics
 from inspector.gui.panels.plot_style import (
     CAUTION_COLOR, WARNING_COLOR, accent_color, integer_ticks, shrinkable_label, style_plot,
 )

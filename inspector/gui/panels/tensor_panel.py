@@ -13,13 +13,14 @@ from typing import Any, Callable
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QPlainTextEdit, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
-from inspector.gui import plot_jobs
+from inspector.core import histogram, layer_metrics, slices, stats
 from inspector.gui.formatting import value_text
 from inspector.gui.panels.heatmap_view import HeatmapView
 from inspector.gui.panels.histogram_plot import HistogramPlot
 from inspector.gui.panels.layer_chart import LayerChart
 from inspector.gui.panels.node_header import NodeHeader, group_details, tensor_details
-from inspector.gui.plot_jobs import GroupData, SliceData
+from inspector.core.layer_metrics import GroupData
+from inspector.core.slices import SliceData
 from inspector.gui.workers.plot_runner import PlotRunner
 from inspector.gui.panels.stats_view import StatsView
 from inspector.gui.panels.values_preview import ValuesPreview
@@ -111,21 +112,21 @@ class TensorPanel(QWidget):
             self.histogram.set_message(message)
             self.values.clear(message)
             return
-        self._submit("stats", lambda: plot_jobs.tensor_stats_job(tensor))
+        self._submit("stats", lambda: stats.tensor_stats_job(tensor))
         self._submit_slice()  # the histogram follows the stats: they give it its range
 
     def _submit_histogram(self) -> None:
-        tensor, bins, stats = self._node.tensor, self.histogram.bins(), self._stats
+        tensor, bins, known = self._node.tensor, self.histogram.bins(), self._stats
         self.histogram.set_message("computing…")
-        self._submit("histogram", lambda: plot_jobs.histogram_job(tensor, bins, stats))
+        self._submit("histogram", lambda: histogram.histogram_job(tensor, bins, stats=known))
 
     def _submit_slice(self) -> None:
         tensor, request = self._node.tensor, self.heatmap.request()
-        self._submit("slice", lambda: plot_jobs.slice_job(tensor, request))
+        self._submit("slice", lambda: slices.slice_job(tensor, request))
 
     def _start_group_job(self) -> None:
         node, bins = self._node, self.group_histogram.bins()
-        self._submit("group", lambda: plot_jobs.group_job(plot_jobs.layer_entries(node), bins))
+        self._submit("group", lambda: layer_metrics.group_job(layer_metrics.layer_entries(node), bins))
 
     def _submit(self, name: str, job_factory: Callable[[], Any]) -> None:
         runner = self._runners[name]
@@ -215,7 +216,7 @@ class TensorPanel(QWidget):
         if group is None or self._debounce.isActive():
             return
         self.group_histogram.set_message("computing…")
-        self._submit("group", lambda: plot_jobs.combined_histogram_job(group.entries, group.stats, bins))
+        self._submit("group", lambda: layer_metrics.combined_histogram_job(group.entries, group.stats, bins))
 
     # -- construction ------------------------------------------------------------------
     def _build_widgets(self) -> None:

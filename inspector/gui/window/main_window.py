@@ -14,7 +14,7 @@ from inspector.gui.window.actions import Handlers, WindowActions
 from inspector.gui.window.demo_opener import DemoOpener
 from inspector.gui.document.document import Document
 from inspector.gui.workers.load_scheduler import LoadScheduler
-from inspector.gui.open_paths import documents_for
+from inspector.core.path_expansion import expand_paths
 from inspector.gui.window.recent_files import RecentFiles
 from inspector.gui.window.settings import app_settings
 from inspector.gui.window.status_text import document_status
@@ -58,7 +58,7 @@ class MainWindow(QMainWindow):
         return self.tabs.currentWidget()
 
     def open_paths(self, paths: list[str]) -> list[Document]:
-        opened = [self.open_document(path) for path in documents_for(paths)]
+        opened = [self.open_document(path) for path in expand_paths(paths)]
         if opened:
             self.tabs.setCurrentWidget(opened[0])
         return opened

@@ -21,7 +21,7 @@ from inspector.core.model import Storage, TensorRef
 from inspector.core.progress import Progress
 from inspector.core.tree import Node, build_tree
 from inspector.core.values import read_array
-from inspector.gui import plot_jobs
+from inspector.core import layer_metrics, slices, stats
 from inspector.gui.panels.tensor_panel import TensorPanel
 from inspector.gui.panels.values_preview import PreviewTableModel
 
@@ -176,10 +176,10 @@ def test_same_shaped_tensors_keep_the_chosen_slice(qtbot, panel, saved):
 def test_big_slices_are_strided_down(qtbot, panel, saved):
     root, oracle = saved
     show(qtbot, panel, find(root, "extra", "tall"))
-    step = math.ceil(2100 / plot_jobs.HEATMAP_MAX_SIDE)
+    step = math.ceil(2100 / slices.HEATMAP_MAX_SIDE)
     assert np.array_equal(panel.heatmap.image_data(), oracle["extra"]["tall"][::step].numpy())
     preview = panel.values.model.values()
-    assert np.array_equal(preview, oracle["extra"]["tall"][:plot_jobs.PREVIEW_ROWS].numpy())
+    assert np.array_equal(preview, oracle["extra"]["tall"][:slices.PREVIEW_ROWS].numpy())
 
 
 @pytest.mark.parametrize("name", ["view", "bf16", "vector", "scalar"])
@@ -188,7 +188,7 @@ def test_preview_values_equal_torch(qtbot, panel, saved, name):
     show(qtbot, panel, find(root, "extra", name))
     expected = oracle["extra"][name].float()
     expected = expected.reshape(-1, 1) if expected.dim() < 2 else expected
-    expected = expected[:plot_jobs.PREVIEW_ROWS, :plot_jobs.PREVIEW_COLUMNS].numpy()
+    expected = expected[:slices.PREVIEW_ROWS, :slices.PREVIEW_COLUMNS].numpy()
     assert np.array_equal(panel.values.model.values().astype(np.float32), expected)
 
 
@@ -226,7 +226,7 @@ def test_empty_tensor_says_so(qtbot, panel, saved):
 def test_latest_selection_wins(qtbot, panel, saved, monkeypatch):
     root, oracle = saved
     first, second = find(root, "extra", "tall"), find(root, "extra", "view")
-    monkeypatch.setattr(plot_jobs, "tensor_stats_job", endless_for(first.tensor, plot_jobs.tensor_stats_job))
+    monkeypatch.setattr(stats, "tensor_stats_job", endless_for(first.tensor, stats.tensor_stats_job))
     shown = []
     draw = panel.histogram.set_histogram
     panel.histogram.set_histogram = lambda data: (shown.append(data), draw(data))
@@ -277,7 +277,7 @@ def test_module_node_charts_each_tensor_in_order(qtbot, panel, saved):
 def test_combined_histogram_rebins_without_recomputing_stats(qtbot, panel, saved, monkeypatch):
     root, oracle = saved
     show(qtbot, panel, find(root, "model"))
-    monkeypatch.setattr(plot_jobs, "tensor_stats_job", None)  # rebinning must not need them again
+    monkeypatch.setattr(stats, "tensor_stats_job", None)  # rebinning must not need them again
     with qtbot.waitSignal(panel.plotsFinished, timeout=WAIT_MS):
         panel.group_histogram.bins_box.setValue(9)
     values = np.concatenate([finite_double(v) for v in oracle["model"].values() if v.is_floating_point()])
@@ -341,7 +341,7 @@ def test_preview_model_passes_model_tester(qtmodeltester):
 
 def test_shutdown_stops_running_jobs(qtbot, saved, monkeypatch):
     root, _ = saved
-    monkeypatch.setattr(plot_jobs, "group_job", endless_for(None, plot_jobs.group_job))
+    monkeypatch.setattr(layer_metrics, "group_job", endless_for(None, layer_metrics.group_job))
     panel = TensorPanel()
     qtbot.addWidget(panel)
     panel.show_node(find(root, "model"))

@@ -1,11 +1,8 @@
-"""Numbers and values as the tree shows them; which documents dropped paths become."""
+"""Numbers and values as the tree shows them."""
 
 from __future__ import annotations
 
-import os
-
 from inspector.gui.formatting import human_size, short_count, thousands, value_text
-from inspector.gui.open_paths import documents_for
 
 
 def test_sizes_and_counts_read_like_a_file_manager():
@@ -21,19 +18,3 @@ def test_values_stay_on_one_bounded_line():
     assert value_text(b"\x00" * 7) == "<7 bytes>"
     assert value_text(10**5000) == "<int of 16610 bits>"  # repr would be refused past 4300 digits
     assert value_text(0.1) == "0.1" and value_text(None) == "None"
-
-
-def test_dropped_folders(tmp_path):
-    plain = tmp_path / "runs"
-    plain.mkdir()
-    for name in ("epoch10.pt", "epoch2.pt", "notes.txt"):
-        (plain / name).write_bytes(b"x")
-    sharded = tmp_path / "sharded"
-    sharded.mkdir()
-    (sharded / "model.safetensors.index.json").write_text("{}")
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    single = tmp_path / "one.safetensors"
-    single.write_bytes(b"x")
-    assert documents_for([str(plain), str(sharded), str(empty), str(single), str(single)]) == [
-        os.path.join(plain, "epoch2.pt"), os.path.join(plain, "epoch10.pt"), str(sharded), str(empty), str(single)]

@@ -1,27 +1,27 @@
-"""Which documents to open for dropped or chosen paths."""
+"""Which checkpoints to open for paths given on the command line, dropped or chosen."""
 
 from __future__ import annotations
 
 import os
 
 from inspector.core.natural_sort import natural_sort_key
+from inspector.core.sniff import CHECKPOINT_SUFFIXES
 
-CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".safetensors", ".pkl", ".pickle", ".tar")
 MAX_FILES_FROM_FOLDER = 64
 
 
-def documents_for(paths: list[str]) -> list[str]:
-    """Files stay as they are; a checkpoint folder (sharded, DCP) opens as one document;
-    any other folder opens the checkpoint files directly inside it (or itself, when it has
-    none, so that the reader explains what is wrong)."""
-    documents: list[str] = []
+def expand_paths(paths: list[str]) -> list[str]:
+    """Files stay as they are; a checkpoint folder (sharded, DCP) is one checkpoint; any other
+    folder gives the checkpoint files directly inside it in natural order (or itself, when it
+    has none, so that the reader explains what is wrong). Absolute paths, duplicates dropped."""
+    expanded: list[str] = []
     for path in paths:
         path = os.path.abspath(path)
         if os.path.isdir(path) and not is_checkpoint_folder(path):
-            documents.extend(_checkpoint_files_in(path) or [path])
+            expanded.extend(_checkpoint_files_in(path) or [path])
         else:
-            documents.append(path)
-    return list(dict.fromkeys(documents))
+            expanded.append(path)
+    return list(dict.fromkeys(expanded))
 
 
 def is_checkpoint_folder(path: str) -> bool:

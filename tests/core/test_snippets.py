@@ -6,7 +6,7 @@ import pytest
 
 from inspector.core.loader import open_checkpoint
 from inspector.core.tree import build_tree, iter_nodes
-from inspector.gui import snippets
+from inspector.core import snippets
 
 
 def run_snippet(code: str) -> dict:
@@ -23,7 +23,7 @@ def node_with_key(root, key: str, kind: str = "tensor"):
 def pickled_model(tmp_path_factory):
     import torch
 
-    from tests.gui.conftest import SmallNet
+    from tests.conftest import SmallNet
 
     path = tmp_path_factory.mktemp("model") / "model.pt"
     torch.manual_seed(1)
