@@ -5,8 +5,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QHBoxLayout
 
-from inspector.gui.window import theme
-
 CODE_RUNNING_PREFIX = "would run code under"  # the core's wording; shown by the danger banner instead
 
 
@@ -49,10 +47,11 @@ class WarningBanner(QFrame):
             return
         self.details.setText("\n".join(f"• {text}" for text in others))
         self.toggle.setVisible(bool(others) and (bool(code_running) or len(others) > 1))
-        self._apply_colors()
+        self._apply_level()
         self.setVisible(True)
 
-    def _apply_colors(self) -> None:
-        background, border = theme.banner_colors(self.level)
-        self.setStyleSheet(f"#warningBanner {{ background: {background.name()}; "
-                           f"border: 1px solid {border.name()}; border-radius: 4px; }}")
+    def _apply_level(self) -> None:
+        """The stylesheet colours the banner by its ``level`` property."""
+        self.setProperty("level", self.level)
+        self.style().unpolish(self)
+        self.style().polish(self)

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from typing import Callable
 
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu
 
 from inspector.gui.window.recent_files import RecentFiles
@@ -21,8 +21,14 @@ class Handlers:
     reload: Callable[[], None]
     close_document: Callable[[], None]
     focus_filter: Callable[[], None]
+    set_color_scheme: Callable[[str], None]
+    next_document: Callable[[], None]
+    previous_document: Callable[[], None]
     about: Callable[[], None]
     quit: Callable[[], None]
+
+
+COLOR_SCHEMES = (("system", "Follow the &System"), ("light", "&Light"), ("dark", "&Dark"))
 
 
 class WindowActions:
@@ -37,14 +43,30 @@ class WindowActions:
         self.close = self._action("&Close", handlers.close_document, "Ctrl+W", "Ctrl+F4")
         self.quit = self._action("&Quit", handlers.quit, "Ctrl+Q")
         self.find = self._action("&Filter Tree", handlers.focus_filter, "Ctrl+F")
+        self.next_document = self._action("&Next Tab", handlers.next_document, "Ctrl+PgDown", "Ctrl+Tab")
+        self.previous_document = self._action("&Previous Tab", handlers.previous_document,
+                                              "Ctrl+PgUp", "Ctrl+Shift+Tab", "Ctrl+Backtab")
         self.about = self._action("&About Checkpoint Inspector", handlers.about)
+        self.color_schemes = self._scheme_actions()
         self.recent_menu = QMenu("Open &Recent", window)
         self.recent_menu.aboutToShow.connect(self._on_recent_menu_about_to_show)
         self._build_menus()
 
     def set_document_actions_enabled(self, enabled: bool) -> None:
-        for action in (self.reload, self.close, self.find):
+        for action in (self.reload, self.close, self.find, self.next_document, self.previous_document):
             action.setEnabled(enabled)
+
+    def check_color_scheme(self, scheme: str) -> None:
+        self.color_schemes[scheme].setChecked(True)
+
+    def _scheme_actions(self) -> dict[str, QAction]:
+        group = QActionGroup(self._window)
+        actions = {}
+        for scheme, text in COLOR_SCHEMES:
+            action = QAction(text, group, checkable=True)
+            action.triggered.connect(lambda _checked=False, chosen=scheme: self._handlers.set_color_scheme(chosen))
+            actions[scheme] = action
+        return actions
 
     def _action(self, text: str, handler: Callable[[], None], *shortcuts: str) -> QAction:
         """Shortcuts are spelled out: some platforms bind no key to the standard Quit."""
@@ -66,6 +88,13 @@ class WindowActions:
             else:
                 file_menu.addAction(item)
         bar.addMenu("&Edit").addAction(self.find)
+        view_menu = bar.addMenu("&View")
+        for action in (self.next_document, self.previous_document):
+            view_menu.addAction(action)
+        view_menu.addSeparator()
+        colours = view_menu.addMenu("&Colours")
+        for action in self.color_schemes.values():
+            colours.addAction(action)
         bar.addMenu("&Help").addAction(self.about)
 
     def _on_recent_menu_about_to_show(self) -> None:

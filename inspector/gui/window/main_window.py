@@ -6,7 +6,9 @@ import os
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QStackedWidget, QTabWidget
+from PySide6.QtWidgets import (
+    QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QStackedWidget, QTabWidget,
+)
 
 from inspector import __version__
 from inspector.gui.window import theme
@@ -15,12 +17,13 @@ from inspector.gui.window.demo_opener import DemoOpener
 from inspector.gui.document.document import Document
 from inspector.gui.workers.load_scheduler import LoadScheduler
 from inspector.core.path_expansion import expand_paths
+from inspector.core.sniff import CHECKPOINT_SUFFIXES
 from inspector.gui.window.recent_files import RecentFiles
 from inspector.gui.window.settings import app_settings
 from inspector.gui.window.status_text import document_status
 from inspector.gui.window.welcome import WelcomeView
 
-OPEN_FILTER = ("Checkpoints (*.pt *.pth *.bin *.ckpt *.safetensors *.pkl *.pickle *.tar);;All files (*)")
+OPEN_FILTER = f"Checkpoints ({' '.join('*' + suffix for suffix in CHECKPOINT_SUFFIXES)});;All files (*)"
 DEFAULT_WINDOW_SIZE = (1280, 800)
 TAB_ICON_KIND = {"loading": "loading", "error": "error", "cancelled": "cancelled"}
 
@@ -45,6 +48,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.status_label)
         self.demo = DemoOpener(self.open_paths, self.statusBar().showMessage, self)
         self.actions = WindowActions(self, self._handlers(), self.recent)
+        self.actions.check_color_scheme(theme.requested_scheme())
         self._splitter_state = app_settings().value("document_splitter")
         self._connect()
         self._restore_geometry()
@@ -91,6 +95,12 @@ class MainWindow(QMainWindow):
         document.deleteLater()
         self._on_documents_changed()
 
+    def set_color_scheme(self, scheme: str) -> None:
+        """Switch to ``scheme`` ("system", "light" or "dark") now, and for the next start."""
+        theme.apply_color_scheme(QApplication.instance(), scheme)
+        theme.remember_scheme(scheme)
+        self.actions.check_color_scheme(scheme)
+
     def shutdown(self) -> None:
         """Stop every worker (the window is closing)."""
         self.demo.cancel()
@@ -127,7 +137,8 @@ class MainWindow(QMainWindow):
         return Handlers(open_files=self._on_open_files, open_folder=self._on_open_folder,
                         open_paths=self.open_paths, open_demo=self.demo.start, reload=self._on_reload,
                         close_document=self.close_document, focus_filter=self._on_focus_filter,
-                        about=self._on_about, quit=self.close)
+                        set_color_scheme=self.set_color_scheme, next_document=lambda: self._step_document(1),
+                        previous_document=lambda: self._step_document(-1), about=self._on_about, quit=self.close)
 
     def _connect(self) -> None:
         self.tabs.tabCloseRequested.connect(self.close_document)
@@ -171,6 +182,11 @@ class MainWindow(QMainWindow):
         self.status_label.setText(document_status(document) if document is not None else "")
         title = f"{document.title} — Checkpoint Inspector" if document is not None else "Checkpoint Inspector"
         self.setWindowTitle(title)
+
+    def _step_document(self, step: int) -> None:
+        count = self.tabs.count()
+        if count:
+            self.tabs.setCurrentIndex((self.tabs.currentIndex() + step) % count)
 
     def _on_open_files(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self, "Open checkpoints", "", OPEN_FILTER)

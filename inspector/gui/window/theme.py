@@ -1,16 +1,20 @@
-"""Colours and icons that read well on both light and dark palettes."""
+"""Colours, icons and the stylesheet, in a light or dark scheme chosen in the View menu."""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from string import Template
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication, QStyle
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
-COLOR_SCHEME_VARIABLE = "INSPECTOR_COLOR_SCHEME"  # "dark" or "light" overrides the system's
+from inspector.gui.window.resources import resource_path
+from inspector.gui.window.settings import app_settings
+
+COLOR_SCHEME_VARIABLE = "INSPECTOR_COLOR_SCHEME"  # "dark" or "light" overrides the View menu's choice
+SCHEMES = ("system", "light", "dark")
+SETTINGS_KEY = "color_scheme"
 
 
 def is_dark(palette: QPalette | None = None) -> bool:
@@ -31,17 +35,11 @@ def dim_text_color() -> QColor:
     return palette.color(QPalette.ColorGroup.Active, QPalette.ColorRole.PlaceholderText)
 
 
-def frame_color() -> QColor:
-    """A visible but quiet line colour (drop-area outline)."""
-    return QColor("#5a5f66") if is_dark() else QColor("#a7adb5")
-
-
-def banner_colors(level: str) -> tuple[QColor, QColor]:
-    """(background, border) for a banner of ``level`` "danger" or "info"."""
-    dark = is_dark()
-    if level == "danger":
-        return (QColor("#3d1f1f"), QColor("#a33")) if dark else (QColor("#fdecea"), QColor("#e0a3a0"))
-    return (QColor("#2d2a1a"), QColor("#8a7a30")) if dark else (QColor("#fff8e1"), QColor("#e6d28f"))
+STYLE_COLORS = {  # the stylesheet's $names, (light, dark)
+    "frame": ("#a7adb5", "#5a5f66"),  # the drop area's outline: visible but quiet
+    "info_background": ("#fff8e1", "#2d2a1a"), "info_border": ("#e6d28f", "#8a7a30"),
+    "danger_background": ("#fdecea", "#3d1f1f"), "danger_border": ("#e0a3a0", "#aa3333"),
+}
 
 
 def status_icon(kind: str) -> QIcon:
@@ -54,16 +52,39 @@ def status_icon(kind: str) -> QIcon:
 
 
 def app_icon() -> QIcon:
-    return QIcon(str(RESOURCES / "icon.svg"))
+    return QIcon(str(resource_path("icon.svg")))
 
 
-def apply_color_scheme(app: QApplication) -> None:
-    """Fusion everywhere (consistent look); a dark palette when the system or the user asks."""
-    app.setStyle("Fusion")
+def requested_scheme() -> str:
+    """The scheme asked for: the environment variable, else the View menu's choice, else "system"."""
     requested = os.environ.get(COLOR_SCHEME_VARIABLE, "").lower()
+    if requested in SCHEMES:
+        return requested
+    chosen = str(app_settings().value(SETTINGS_KEY, "system"))
+    return chosen if chosen in SCHEMES else "system"
+
+
+def remember_scheme(scheme: str) -> None:
+    settings = app_settings()
+    settings.setValue(SETTINGS_KEY, scheme)
+    settings.sync()
+
+
+def apply_color_scheme(app: QApplication, scheme: str | None = None) -> str:
+    """Fusion everywhere (one look on every desktop), in the light or dark palette that
+    ``scheme`` ("system", "light" or "dark"; default: the requested one) means; returns it."""
+    scheme = scheme or requested_scheme()
+    app.setStyle("Fusion")
     system_dark = QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark
-    if requested == "dark" or (requested != "light" and system_dark):
-        app.setPalette(dark_palette())
+    dark = scheme == "dark" or (scheme == "system" and system_dark)
+    app.setPalette(dark_palette() if dark else app.style().standardPalette())
+    app.setStyleSheet(stylesheet(dark))
+    return scheme
+
+
+def stylesheet(dark: bool) -> str:
+    template = Template(resource_path("style.qss").read_text(encoding="utf-8"))
+    return template.substitute({name: pair[dark] for name, pair in STYLE_COLORS.items()})
 
 
 def dark_palette() -> QPalette:

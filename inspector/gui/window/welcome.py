@@ -61,8 +61,6 @@ class WelcomeView(QWidget):
         frame_layout.addLayout(self.recent_box)
         self.drop_frame.setMinimumWidth(600)
         self.drop_frame.setMaximumWidth(680)
-        color = theme.frame_color().name()
-        self.drop_frame.setStyleSheet(f"#dropFrame {{ border: 2px dashed {color}; border-radius: 14px; }}")
         layout = QVBoxLayout(self)
         layout.addStretch()
         layout.addWidget(self.drop_frame, alignment=Qt.AlignmentFlag.AlignHCenter)

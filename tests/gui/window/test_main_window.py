@@ -239,3 +239,39 @@ def test_every_tree_column_is_visible_at_the_default_window_size(qtbot, window, 
     role_text = view.fontMetrics().horizontalAdvance("optimizer-state") + 12
     assert header.sectionSize(last) >= role_text
     assert header.sectionViewportPosition(last) + role_text <= view.viewport().width()
+
+
+def test_the_colour_scheme_is_chosen_in_the_view_menu_and_remembered(qtbot, window, monkeypatch):
+    from inspector.gui.window import theme
+
+    monkeypatch.delenv(theme.COLOR_SCHEME_VARIABLE, raising=False)
+    app = QApplication.instance()
+    try:
+        window.actions.color_schemes["dark"].trigger()
+        assert theme.is_dark(app.palette()) and "#5a5f66" in app.styleSheet()
+        window.actions.color_schemes["light"].trigger()
+        assert not theme.is_dark(app.palette()) and "#a7adb5" in app.styleSheet()
+        window.actions.color_schemes["dark"].trigger()
+        window.close()
+        second = MainWindow()
+        qtbot.addWidget(second)
+        assert theme.requested_scheme() == "dark" and second.actions.color_schemes["dark"].isChecked()
+        second.close()
+    finally:
+        theme.apply_color_scheme(app, "light")
+
+
+def test_ctrl_page_keys_switch_tabs_from_anywhere(qtbot, window, checkpoint_files):
+    documents = [window.open_document(checkpoint_files[name]) for name in ("state_dict.pt", "general.pt")]
+    for document in documents:
+        wait_loaded(qtbot, document)
+    window.tabs.setCurrentIndex(0)
+    window.activateWindow()
+    inner_tabs = documents[0].tensor_panel.tensor_tabs
+    for focus, key, expected in ((documents[0].tree_panel.view, Qt.Key.Key_PageDown, 1),
+                                 (documents[1].tree_panel.filter_edit, Qt.Key.Key_PageUp, 0),
+                                 (documents[0].tree_panel.view, Qt.Key.Key_Tab, 1)):
+        focus.setFocus()
+        qtbot.keyClick(focus, key, Qt.KeyboardModifier.ControlModifier)
+        assert window.tabs.currentIndex() == expected
+    assert inner_tabs.currentIndex() == 0  # the panel's own tabs did not take the keys
