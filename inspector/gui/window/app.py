@@ -7,21 +7,28 @@ import sys
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from inspector.gui.window import excepthook
-
-from inspector.gui.window import theme
+from inspector.gui.window import excepthook, theme
+from inspector.gui.window.platform_check import window_problem
 from inspector.gui.window.settings import APPLICATION, ORGANIZATION
 
 SCREENSHOT_SIZE = (1400, 860)
+EXIT_NO_WINDOW = 1
 
 
 def run(files: list[str], demo: bool = False, screenshot: str | None = None) -> int:
     """Show the window, open ``files`` (and the demo checkpoints), run until it closes.
 
     Files are read in spawned processes: a script calling this must do so under
-    ``if __name__ == "__main__":`` (as for any multiprocessing program).
+    ``if __name__ == "__main__":`` (as for any multiprocessing program). Returns 1 with one
+    line on stderr when the window cannot open here (Qt itself would abort the process).
     """
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = QApplication.instance()
+    if app is None:
+        problem = window_problem()
+        if problem is not None:
+            print(f"inspector: error: {problem}", file=sys.stderr)
+            return EXIT_NO_WINDOW
+        app = QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("Checkpoint Inspector")
@@ -30,7 +37,7 @@ def run(files: list[str], demo: bool = False, screenshot: str | None = None) -> 
 
     from inspector.gui.window.main_window import MainWindow
 
-    window = MainWindow()
+    window = MainWindow(remember=not screenshot)
     excepthook.install(lambda text: window.statusBar().showMessage(text, 10_000))
     controller = None
     if screenshot:

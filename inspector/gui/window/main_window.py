@@ -31,8 +31,11 @@ TAB_ICON_KIND = {"loading": "loading", "error": "error", "cancelled": "cancelled
 class MainWindow(QMainWindow):
     documentOpened = Signal(object)  # the Document
 
-    def __init__(self):
+    def __init__(self, remember: bool = True):
+        """``remember=False`` leaves the user's settings alone (no recent files, no saved
+        geometry): for ``--screenshot`` runs."""
         super().__init__()
+        self.remember = remember
         self.setWindowTitle("Checkpoint Inspector")
         self.setWindowIcon(theme.app_icon())
         self.setAcceptDrops(True)
@@ -78,7 +81,8 @@ class MainWindow(QMainWindow):
         document.splitterMoved.connect(self._on_document_splitter_moved)
         self.tabs.addTab(document, document.title)
         self.tabs.setTabToolTip(self.tabs.indexOf(document), path)
-        self.recent.add(path)
+        if self.remember:
+            self.recent.add(path)
         self.loads.request(document)
         self._on_documents_changed()
         self.documentOpened.emit(document)
@@ -123,14 +127,18 @@ class MainWindow(QMainWindow):
             self.open_paths(paths)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.remember:
+            self._save_layout()
+        self.shutdown()
+        super().closeEvent(event)
+
+    def _save_layout(self) -> None:
         settings = app_settings()
         settings.setValue("window_geometry", self.saveGeometry())
         settings.setValue("window_state", self.saveState())
         if self._splitter_state is not None:
             settings.setValue("document_splitter", self._splitter_state)
         settings.sync()
-        self.shutdown()
-        super().closeEvent(event)
 
     # --- wiring --------------------------------------------------------------------------
     def _handlers(self) -> Handlers:

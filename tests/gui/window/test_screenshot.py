@@ -42,6 +42,16 @@ def test_screenshot_exits_non_zero_when_a_file_cannot_be_read(tmp_path, bad_file
     assert os.path.getsize(out) > 0 and "Traceback" not in result.stderr
 
 
+def test_screenshot_leaves_the_settings_alone(tmp_path, checkpoint_files):
+    settings = tmp_path / "config" / "checkpoint-inspector" / "checkpoint-inspector.ini"
+    settings.parent.mkdir(parents=True)
+    before = "[General]\nrecent_files=/somewhere/else.pt\n"
+    settings.write_text(before)
+    result, _out = run_app(tmp_path, checkpoint_files["general.pt"])
+    assert result.returncode == 0, result.stderr
+    assert settings.read_text() == before  # no recent-files entry, no window geometry
+
+
 def test_screenshot_of_the_empty_window(tmp_path):
     result, out = run_app(tmp_path)
     assert result.returncode == 0, result.stderr
