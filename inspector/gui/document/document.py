@@ -24,6 +24,7 @@ class Document(QWidget):
     stateChanged = Signal()
     loadFinished = Signal()  # ready, error or cancelled
     splitterMoved = Signal(object)  # the splitter's saved state (QByteArray)
+    columnsResized = Signal(object)  # the tree header's saved state (QByteArray)
 
     def __init__(self, path: str, parent: QWidget | None = None):
         super().__init__(parent)
@@ -33,6 +34,7 @@ class Document(QWidget):
         self.loaded: LoadedTree | None = None
         self._worker: ProcessWorker | None = None
         self._pending_splitter_state: Any = None
+        self._view_state: Any = None  # expanded and selected rows, kept over a reload
         self._build_widgets()
         self._connect()
 
@@ -46,15 +48,19 @@ class Document(QWidget):
         return self.loaded.checkpoint if self.loaded is not None else None
 
     def start_loading(self) -> None:
+        """Read the file (again: F5 keeps the rows that were expanded and selected)."""
         self.shutdown_worker()
+        if self.loaded is not None:
+            self._view_state = self.tree_panel.view_state()
         self.loaded, self.error_message = None, ""
+        self.pages.setCurrentWidget(self.splitter)
         self._set_state("loading")
         self.tree_panel.set_status("loading", f"Loading {self.title}…")
         self.banner.setVisible(False)
         self.loading_bar.set_progress(0, 0, f"Reading {self.title}…")
         self.loading_bar.setVisible(True)
-        self.messages.show_message("loading", f"Reading {self.title}…", self.path)
-        self.right_stack.setCurrentWidget(self.messages)
+        self.progress_page.show_message("loading", f"Reading {self.title}…", self.path)
+        self.right_stack.setCurrentWidget(self.progress_page)
         self._worker = ProcessWorker("load", {"path": self.path}, postprocess=prepare_tree, parent=self)
         self._worker.progressed.connect(self._on_worker_progressed)
         self._worker.succeeded.connect(self._on_worker_succeeded)
@@ -65,8 +71,8 @@ class Document(QWidget):
     def show_waiting(self) -> None:
         """Queued behind other loads: a status row until its turn comes."""
         self.tree_panel.set_status("loading", f"Waiting to load {self.title}…")
-        self.messages.show_message("loading", f"Waiting to read {self.title}…", self.path)
-        self.right_stack.setCurrentWidget(self.messages)
+        self.progress_page.show_message("loading", f"Waiting to read {self.title}…", self.path)
+        self.right_stack.setCurrentWidget(self.progress_page)
 
     def cancel(self) -> None:
         if self.state != "loading":
@@ -118,10 +124,11 @@ class Document(QWidget):
         self.loading_bar = LoadingBar()
         self.tree_panel = TreePanel(self._snippet_for)
         self.tensor_panel = TensorPanel()
-        self.messages = MessagePage()
+        self.progress_page = MessagePage()  # beside the tree while it loads
+        self.messages = MessagePage()  # the whole tab when the load failed or was cancelled
         self.right_stack = QStackedWidget()
         self.right_stack.addWidget(self.tensor_panel)
-        self.right_stack.addWidget(self.messages)
+        self.right_stack.addWidget(self.progress_page)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
@@ -133,16 +140,26 @@ class Document(QWidget):
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([800, 600])
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.splitter)
+        self.pages.addWidget(self.messages)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addWidget(self.splitter)
+        layout.addWidget(self.pages)
 
     def _connect(self) -> None:
         self.loading_bar.cancelRequested.connect(self.cancel)
         self.messages.retryRequested.connect(self.start_loading)
-        self.tree_panel.nodeSelected.connect(self.tensor_panel.show_node)
+        self.tree_panel.nodeSelected.connect(self._on_tree_panel_node_selected)
+        self.tree_panel.columnsResized.connect(self.columnsResized)
         self.tensor_panel.tensorActivated.connect(self.tree_panel.select_node)
         self.splitter.splitterMoved.connect(lambda *_: self.splitterMoved.emit(self.splitter.saveState()))
+
+    def _on_tree_panel_node_selected(self, node: Any) -> None:
+        """A row, or with none selected the whole checkpoint (its own node)."""
+        if node is None and self.loaded is not None:
+            node = self.loaded.root
+        self.tensor_panel.show_node(node)
 
     def _snippet_for(self, node: Any) -> str:
         return snippets.loading_snippet(self.checkpoint, node)
@@ -165,16 +182,21 @@ class Document(QWidget):
         self.tree_panel.set_tree(loaded.root, loaded.filter_index)
         self.banner.show_warnings(loaded.code_running, loaded.checkpoint.warnings)
         self.right_stack.setCurrentWidget(self.tensor_panel)
-        self.tensor_panel.show_node(None)
+        self.tensor_panel.show_node(loaded.root)  # the whole checkpoint until a row is chosen
+        state, self._view_state = self._view_state, None
+        if state is not None:
+            self.tree_panel.restore_view_state(state)
         self._set_state("ready")
 
     def _on_worker_failed(self, message: str) -> None:
         self.error_message = message
         self.tree_panel.set_status("error", message)
         self.messages.show_message("error", f"Could not open {self.title}", message)
+        self.pages.setCurrentWidget(self.messages)  # said once, with "Try again"
         self._set_state("error")
 
     def _on_worker_cancelled(self) -> None:
         self.tree_panel.set_status("cancelled", f"Loading {self.title} was cancelled")
         self.messages.show_message("cancelled", "Cancelled", f"Loading {self.path} was cancelled.")
+        self.pages.setCurrentWidget(self.messages)
         self._set_state("cancelled")

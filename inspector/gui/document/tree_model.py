@@ -190,7 +190,7 @@ def _container_text(node: Any, column: int) -> str:
         count = len(node.children)
         return f"{count} item{'s' if count != 1 else ''}"
     if column == CheckpointTreeModel.TYPE:
-        return node.class_name or node.kind
+        return short_class_name(node.class_name) or node.kind
     if column == CheckpointTreeModel.NUMEL:
         return thousands(node.numel_total) if node.tensor_count else ""
     if column == CheckpointTreeModel.SIZE:
@@ -213,9 +213,16 @@ def _sort_value(node: Any, column: int) -> Any:
     return display_text(node, column)
 
 
+def short_class_name(class_name: str) -> str:
+    """``torch.nn.modules.conv.Conv2d`` -> ``Conv2d`` (the tooltip has the full name)."""
+    return class_name.rpartition(".")[2]
+
+
 def _tooltip(node: Any, column: int) -> str | None:
     if column == CheckpointTreeModel.NAME:
         return node.key or ".".join(str(part) for part in node.path) or None
+    if column == CheckpointTreeModel.TYPE and node.class_name:
+        return node.class_name
     if node.kind == "value" and column == CheckpointTreeModel.SHAPE:
         return value_text(node.value, limit=2000)
     return None

@@ -126,7 +126,7 @@ class TensorPanel(QWidget):
 
     def _start_group_job(self) -> None:
         node, bins = self._node, self.group_histogram.bins()
-        self._submit("group", lambda: layer_metrics.group_job(layer_metrics.layer_entries(node), bins))
+        self._submit("group", lambda: layer_metrics.group_job(node, bins))
 
     def _submit(self, name: str, job_factory: Callable[[], Any]) -> None:
         runner = self._runners[name]

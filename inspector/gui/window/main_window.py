@@ -53,6 +53,7 @@ class MainWindow(QMainWindow):
         self.actions = WindowActions(self, self._handlers(), self.recent)
         self.actions.check_color_scheme(theme.requested_scheme())
         self._splitter_state = app_settings().value("document_splitter")
+        self._columns_state = app_settings().value("tree_columns")
         self._connect()
         self._restore_geometry()
         self._on_documents_changed()
@@ -77,6 +78,8 @@ class MainWindow(QMainWindow):
                 return document
         document = Document(path)
         document.restore_splitter(self._splitter_state)
+        document.tree_panel.restore_columns(self._columns_state)
+        document.columnsResized.connect(self._on_document_columns_resized)
         document.stateChanged.connect(lambda: self._on_document_state_changed(document))
         document.splitterMoved.connect(self._on_document_splitter_moved)
         self.tabs.addTab(document, document.title)
@@ -138,6 +141,8 @@ class MainWindow(QMainWindow):
         settings.setValue("window_state", self.saveState())
         if self._splitter_state is not None:
             settings.setValue("document_splitter", self._splitter_state)
+        if self._columns_state is not None:
+            settings.setValue("tree_columns", self._columns_state)
         settings.sync()
 
     # --- wiring --------------------------------------------------------------------------
@@ -184,6 +189,9 @@ class MainWindow(QMainWindow):
 
     def _on_document_splitter_moved(self, state) -> None:
         self._splitter_state = state
+
+    def _on_document_columns_resized(self, state) -> None:
+        self._columns_state = state
 
     def _update_status(self) -> None:
         document = self.current_document()

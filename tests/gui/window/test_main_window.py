@@ -275,3 +275,61 @@ def test_ctrl_page_keys_switch_tabs_from_anywhere(qtbot, window, checkpoint_file
         qtbot.keyClick(focus, key, Qt.KeyboardModifier.ControlModifier)
         assert window.tabs.currentIndex() == expected
     assert inner_tabs.currentIndex() == 0  # the panel's own tabs did not take the keys
+
+
+def test_escape_clears_the_filter_then_the_selection(qtbot, window, checkpoint_files):
+    document = window.open_document(checkpoint_files["general.pt"])
+    wait_loaded(qtbot, document)
+    panel = document.tree_panel
+    assert document.tensor_panel._node is document.loaded.root  # the whole file before any row
+    assert document.select_first_tensor()
+    qtbot.keyClicks(panel.filter_edit, "running")
+    qtbot.waitUntil(panel.proxy.is_filtering, timeout=5_000)
+    qtbot.keyClick(panel.filter_edit, Qt.Key.Key_Escape)
+    assert panel.filter_edit.text() == "" and not panel.proxy.is_filtering()
+    assert panel.current_node().key == "0.weight"
+    panel.view.setFocus()
+    qtbot.keyClick(panel.view, Qt.Key.Key_Escape)
+    assert panel.current_node() is None and document.tensor_panel._node is document.loaded.root
+
+
+def test_reload_keeps_expanded_rows_and_the_selection(qtbot, window, checkpoint_files):
+    document = window.open_document(checkpoint_files["general.pt"])
+    wait_loaded(qtbot, document)
+    panel = document.tree_panel
+    optimizer = next(node for node in document.loaded.root.children if node.name == "optimizer_state_dict")
+    momentum = optimizer.children[0].children[3].children[0]  # state › 3 › momentum_buffer
+    assert panel.select_node(momentum)
+    before = panel.view_state()
+    with qtbot.waitSignal(document.loadFinished, timeout=LOAD_TIMEOUT_MS):
+        window.actions.reload.trigger()
+    assert document.state == "ready" and panel.current_node() is not momentum
+    after = panel.view_state()
+    assert after.current == before.current == ("optimizer_state_dict", "state", "3", "momentum_buffer")
+    assert set(after.expanded) == set(before.expanded)
+
+
+def test_an_error_tab_says_it_once_with_try_again(qtbot, window, bad_files):
+    document = window.open_document(bad_files["page.pt"])
+    wait_loaded(qtbot, document)
+    assert document.pages.currentWidget() is document.messages
+    assert not document.splitter.isVisibleTo(document)  # the tree's error row is not shown too
+    assert document.messages.retry_button.isVisibleTo(document)
+    document.messages.retry_button.click()
+    assert document.pages.currentWidget() is document.splitter and document.state == "loading"
+    wait_loaded(qtbot, document)
+
+
+def test_column_widths_are_remembered(qtbot, window, checkpoint_files):
+    document = window.open_document(checkpoint_files["state_dict.pt"])
+    wait_loaded(qtbot, document)
+    header = document.tree_panel.view.header()
+    header.resizeSection(M.TYPE, 321)
+    window.close()
+    second = MainWindow()
+    qtbot.addWidget(second)
+    second.show()
+    restored = second.open_document(checkpoint_files["state_dict.pt"])
+    assert restored.tree_panel.view.header().sectionSize(M.TYPE) == 321
+    wait_loaded(qtbot, restored)
+    second.close()
