@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from PySide6.QtCore import QModelIndex
 
@@ -152,7 +150,10 @@ def synthetic_root(count: int):
     return build_tree(Checkpoint("/synthetic.pt", "torch-zip", {"state_dict": state}))
 
 
-def test_filter_keystroke_on_100k_tensors_is_fast(qtbot):
+def test_filtering_100k_tensors_asks_only_about_the_rows_shown(qtbot, monkeypatch):
+    """The filter's work per keystroke is one pass over precomputed paths; the proxy then looks
+    up only the rows the view asks about, never re-walking rejected subtrees (speed itself
+    is measured in bench/, not here)."""
     from PySide6.QtWidgets import QTreeView
 
     _model, proxy = make_models(synthetic_root(100_000))
@@ -160,13 +161,14 @@ def test_filter_keystroke_on_100k_tensors_is_fast(qtbot):
     qtbot.addWidget(view)
     view.setModel(proxy)
     view.expand(proxy.index(0, 0))
-    times = {}
-    for text in ("b", "blocks.5", "blocks.55", "layer.3", "nothing-matches", ""):
-        start = time.perf_counter()
+    asked = []
+    accepts = TreeFilterProxy.filterAcceptsRow
+    monkeypatch.setattr(TreeFilterProxy, "filterAcceptsRow",
+                        lambda self, row, parent: asked.append(row) or accepts(self, row, parent))
+    for text in ("blocks.55", "nothing-matches"):
+        asked.clear()
         proxy.set_filter_text(text)
-        qtbot.wait(1)
-        times[text] = time.perf_counter() - start
-    print("filter keystroke times (ms):", {key: round(value * 1000) for key, value in times.items()})
-    assert max(times.values()) < 0.5  # target 0.1 s; generous for a busy 2-core CI machine
+        assert len(asked) <= 1 + 1_000  # the root row, then the 1,000 blocks under the one expanded row
+    assert proxy.rowCount() == 0
     proxy.set_filter_text("blocks.9999.")
     assert visible_names(proxy)[-1] == "state_dict.blocks.9999.layer.9.weight"

@@ -370,3 +370,39 @@ def test_emitting_signals_keeps_the_bool_singletons_alive(qtbot, panel):
     for _ in range(20_000):
         panel.plotsFinished.emit()
     assert sys.getrefcount(True) > before - 100
+
+
+def test_a_stale_histogram_arriving_after_the_selection_moved_is_dropped(qtbot, panel, saved, monkeypatch):
+    """The first tensor's histogram job cannot be stopped (it blocks, it does not yield) until
+    the selection has moved; then it returns. The plot must show only the second tensor's."""
+    import threading
+
+    from inspector.core import histogram
+
+    root, oracle = saved
+    first, second = find(root, "extra", "tall"), find(root, "extra", "view")
+    moved = threading.Event()
+    real_job = histogram.histogram_job
+
+    def blocking_job(tensor, bins, **options):
+        if tensor is first.tensor:
+            moved.wait(WAIT_MS / 1000)
+            return histogram.Histogram(np.full(bins, 99), np.linspace(0, 1, bins + 1), 0, 0, 99 * bins)
+        return (yield from real_job(tensor, bins, **options))
+
+    monkeypatch.setattr(histogram, "histogram_job", blocking_job)
+    drawn = []
+    draw = panel.histogram.set_histogram
+    panel.histogram.set_histogram = lambda data: (drawn.append(data), draw(data))
+    panel.show_node(first)
+    runner = panel.runner("histogram")
+    qtbot.waitUntil(runner.is_busy, timeout=WAIT_MS)
+    stale = runner._worker
+    with qtbot.waitSignal(panel.plotsFinished, timeout=WAIT_MS):
+        panel.show_node(second)
+        moved.set()
+    qtbot.waitUntil(lambda: not stale.is_running, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not panel.is_busy(), timeout=WAIT_MS)
+    counts, _ = oracle_histogram(finite_double(oracle["extra"]["view"]), panel.histogram.bins())
+    assert len(drawn) == 1 and np.array_equal(drawn[0].counts, counts)
+    assert np.array_equal(panel.histogram.displayed_data()[1], counts)

@@ -93,7 +93,8 @@ def test_a_bad_file_shows_an_error_row_and_the_window_stays_usable(qtbot, window
 def test_cancel_stops_the_reader_and_shows_cancelled(qtbot, window, slow_file):
     document = window.open_document(slow_file)
     pid = document.worker_pid()
-    qtbot.wait(200)
+    with qtbot.waitSignal(document._worker.progressed, timeout=LOAD_TIMEOUT_MS):
+        pass  # the reader is into the file
     assert document.state == "loading", "the slow file loaded too fast to test cancelling"
     qtbot.mouseClick(document.loading_bar.cancel_button, Qt.MouseButton.LeftButton)
     assert document.state == "cancelled"
@@ -185,7 +186,6 @@ def test_window_geometry_and_splitter_are_restored(qtbot, window, checkpoint_fil
     window.resize(720, 520)  # inside the offscreen screen: restoring clamps to the screen
     document.splitter.setSizes([250, 450])
     document.splitter.splitterMoved.emit(300, 1)
-    qtbot.wait(10)
     sizes, geometry = document.splitter.sizes(), window.geometry()
     window.close()
     second = MainWindow()
@@ -193,8 +193,7 @@ def test_window_geometry_and_splitter_are_restored(qtbot, window, checkpoint_fil
     assert second.geometry().size() == geometry.size()
     second.show()
     restored = second.open_document(checkpoint_files["state_dict.pt"])
-    qtbot.wait(10)
-    assert restored.splitter.sizes() == sizes
+    qtbot.waitUntil(lambda: restored.splitter.sizes() == sizes, timeout=5_000)
     second.close()
 
 
