@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from inspector.core.model import Checkpoint, ModuleObject, PickledObject
+from inspector.core.weights_only import PLAIN_DATA, code_running_globals, safe_globals_lines
 
 UNSAFE_NOTE = "# runs code from the file: only for files you trust"
 
@@ -54,9 +55,19 @@ def _opener(checkpoint: Checkpoint, needs_code: bool) -> list[str]:
         return ["import torch", "from torch.distributed.checkpoint.format_utils import dcp_to_torch_save", "",
                 f"dcp_to_torch_save({path}, \"converted.pt\")  # one torch.save file from the folder",
                 "checkpoint = torch.load(\"converted.pt\", map_location=\"cpu\", weights_only=True)"]
-    if needs_code:
-        return ["import torch", "", f"{UNSAFE_NOTE}: it holds pickled classes",
+    foreign = code_running_globals(checkpoint)
+    if needs_code or foreign:
+        named = ", ".join(foreign[:4]) + (", …" if len(foreign) > 4 else "")
+        return ["import torch", "", f"# weights_only=True cannot load it: it holds {named or 'pickled classes'},",
+                "# which torch.load would import and run.", f"{UNSAFE_NOTE}:",
                 f"checkpoint = torch.load({path}, map_location=\"cpu\", weights_only=False)"]
+    imports, allowed = safe_globals_lines(checkpoint)
+    if allowed:
+        return [*(f"import {module}" for module in imports), "import torch", "",
+                "# weights_only=True loads tensors and plain data only; these plain-data classes",
+                "# from the file are allowed by name, nothing else:",
+                f"with torch.serialization.safe_globals({allowed}):",
+                f"    checkpoint = torch.load({path}, map_location=\"cpu\", weights_only=True)"]
     return ["import torch", "", "# weights_only=True: torch.load still unpickles, but only tensors and plain data",
             f"checkpoint = torch.load({path}, map_location=\"cpu\", weights_only=True)"]
 
@@ -85,13 +96,14 @@ def _accessors(root: Any, path: list) -> tuple[list[str], bool, Any]:
             steps.append(f".state_dict()[{_quote(element)}]")
             value = value.state_dict.get(element, value.attributes.get(element))
         elif isinstance(value, PickledObject):
-            needs_code = True
+            needs_code = needs_code or value.class_name not in PLAIN_DATA
             steps.append(f".{element}" if str(element).isidentifier() else f"[{_quote(element)}]")
             value = None
         else:
             steps.append(f"[{_quote(element)}]")
             value = _child(value, element)
-    return steps, needs_code or isinstance(root, (ModuleObject, PickledObject)), value
+    root_is_code = isinstance(root, ModuleObject) or (isinstance(root, PickledObject) and root.class_name not in PLAIN_DATA)
+    return steps, needs_code or root_is_code, value
 
 
 def _child(value: Any, element: Any) -> Any:
