@@ -11,6 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
+from inspector.core.text_tree import one_line_items
 from inspector.gui.window import theme
 from inspector.gui.formatting import human_size, shape_text, thousands, type_name, value_text
 
@@ -133,7 +134,7 @@ class CheckpointTreeModel(QAbstractItemModel):
         if role == self.SortRole:
             return _sort_value(item, index.column())
         if role == Qt.ItemDataRole.ToolTipRole:
-            return _tooltip(item, index.column())
+            return full_text(item, index.column())
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _alignment(index.column())
         if role == Qt.ItemDataRole.ForegroundRole:
@@ -185,6 +186,9 @@ def _value_node_text(node: Any, column: int) -> str:
 
 def _container_text(node: Any, column: int) -> str:
     if column == CheckpointTreeModel.SHAPE:
+        inline = one_line_items(node)
+        if inline is not None:
+            return inline
         if node.tensor_count:
             return f"{thousands(node.tensor_count)} tensor{'s' if node.tensor_count != 1 else ''}"
         count = len(node.children)
@@ -218,7 +222,8 @@ def short_class_name(class_name: str) -> str:
     return class_name.rpartition(".")[2]
 
 
-def _tooltip(node: Any, column: int) -> str | None:
+def full_text(node: Any, column: int) -> str | None:
+    """What a cell's tooltip says: the whole key, class name or value the column may cut."""
     if column == CheckpointTreeModel.NAME:
         return node.key or ".".join(str(part) for part in node.path) or None
     if column == CheckpointTreeModel.TYPE and node.class_name:

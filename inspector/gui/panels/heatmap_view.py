@@ -11,10 +11,11 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, QRectF, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QSpinBox, QVBoxLayout, QWidget
 
-from inspector.core.slices import SliceData, SliceRequest
+from inspector.core.slices import POOLINGS, SliceData, SliceRequest, pooling_step
 from inspector.gui.panels.plot_style import integer_ticks, shrinkable_label, style_plot
 
 MODES = ("one slice", "reshape to 2-D")
+POOLING_TITLES = {"max-abs": "pool: max |x|", "mean": "pool: mean"}
 
 
 class HeatmapView(QWidget):
@@ -30,6 +31,10 @@ class HeatmapView(QWidget):
         self._index_boxes: list[QSpinBox] = []
         self.mode_box = QComboBox()
         self.mode_box.addItems(MODES)
+        self.pooling_box = QComboBox()
+        self.pooling_box.addItems([POOLING_TITLES[name] for name in POOLINGS])
+        self.pooling_box.setToolTip("How a large slice is reduced to the screen: each pixel keeps the value of\n"
+                                    "largest magnitude in its block, or the block's mean")
         self.controls = QHBoxLayout()
         self.info = shrinkable_label(align_right=True)
         self.hover = shrinkable_label()
@@ -45,6 +50,7 @@ class HeatmapView(QWidget):
         self._build_layout()
         style_plot(self.view, self, grid=False)
         self.mode_box.currentIndexChanged.connect(self._on_mode_box_changed)
+        self.pooling_box.currentIndexChanged.connect(self._on_pooling_box_changed)
         self.view.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
 
     def configure(self, shape: tuple[int, ...], contiguous: bool) -> None:
@@ -66,7 +72,12 @@ class HeatmapView(QWidget):
 
     def request(self) -> SliceRequest:
         leading = tuple(box.value() for box in self._index_boxes)
-        return SliceRequest(leading, self._reshapable and self.mode_box.currentIndex() == 1)
+        return SliceRequest(leading, self._reshapable and self.mode_box.currentIndex() == 1,
+                            POOLINGS[self.pooling_box.currentIndex()])
+
+    def update_pooling_box(self, full_shape: tuple[int, int]) -> None:
+        """The pooling choice is offered only when the slice is too large to show whole."""
+        self.pooling_box.setVisible(pooling_step(full_shape) != (1, 1))
 
     def set_slice(self, data: SliceData) -> None:
         self._data = data
@@ -82,7 +93,8 @@ class HeatmapView(QWidget):
         integer_ticks(self.plot_item.getAxis("left"), tall)
         integer_ticks(self.plot_item.getAxis("bottom"), wide)
         self._apply_levels(finite)
-        self.info.setText(_info_text(data))
+        self.update_pooling_box(data.full_shape)
+        self.info.setText(_info_text(data, finite.size))
         self.plot_item.autoRange(padding=0.02)
 
     def clear(self, message: str = "") -> None:
@@ -127,6 +139,8 @@ class HeatmapView(QWidget):
 
     def _build_layout(self) -> None:
         self.controls.addWidget(self.mode_box)
+        self.controls.addWidget(self.pooling_box)
+        self.pooling_box.setVisible(False)
         self.controls.addWidget(self.info, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)
@@ -137,6 +151,9 @@ class HeatmapView(QWidget):
     def _on_mode_box_changed(self, index: int) -> None:
         for box in self._index_boxes:
             box.setEnabled(index == 0)
+        self.sliceRequested.emit(self.request())
+
+    def _on_pooling_box_changed(self, _index: int) -> None:
         self.sliceRequested.emit(self.request())
 
     def _on_index_box_changed(self, _value: int) -> None:
@@ -152,12 +169,20 @@ class HeatmapView(QWidget):
         rows, columns = self._data.image.shape
         if 0 <= row < rows and 0 <= column < columns:
             value = self._data.image[row, column]
-            self.hover.setText(f"[{row * self._data.step[0]}, {column * self._data.step[1]}] = {value:.6g}")
+            row_step, column_step = self._data.step
+            where = f"[{row * row_step}, {column * column_step}]"
+            if (row_step, column_step) != (1, 1):
+                where = (f"[{row * row_step}:{(row + 1) * row_step}, {column * column_step}:{(column + 1) * column_step}] "
+                         f"{POOLING_TITLES[self._data.pooling].removeprefix('pool: ')}")
+            self.hover.setText(f"{where} = {value:.6g}")
 
 
-def _info_text(data: SliceData) -> str:
+def _info_text(data: SliceData, finite: int) -> str:
     rows, columns = data.full_shape
-    text = f"{rows} × {columns}"
-    if data.step != (1, 1):
-        text += f" (every {data.step[0]}th row, {data.step[1]}th column)"
+    text = f"{rows:,} × {columns:,}"
+    pooled = [f"{name} pooled by {step}" for name, step in zip(("rows", "columns"), data.step) if step > 1]
+    if pooled:
+        text += f" ({' and '.join(pooled)})"
+    if finite == 0:
+        text += " · no finite values: every value here is NaN or ±Inf"
     return text

@@ -8,7 +8,7 @@ from PySide6.QtCore import QEvent, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QSpinBox, QVBoxLayout, QWidget
 
 from inspector.core.histogram import Histogram
-from inspector.gui.panels.plot_style import accent_color, shrinkable_label, style_plot, translucent
+from inspector.gui.panels.plot_style import CountAxis, accent_color, shrinkable_label, style_plot, translucent
 
 DEFAULT_BINS = 100
 MAX_BINS = 2000
@@ -22,7 +22,8 @@ class HistogramPlot(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._data: Histogram | None = None
-        self.plot = pg.PlotWidget()
+        self.count_axis = CountAxis("left")
+        self.plot = pg.PlotWidget(axisItems={"left": self.count_axis})
         self.plot.setMenuEnabled(False)
         self.plot.getPlotItem().hideButtons()
         self.plot.setLabel("bottom", "value")
@@ -105,6 +106,7 @@ class HistogramPlot(QWidget):
         self.binsChanged.emit(bins)
 
     def _on_log_box_toggled(self, checked: bool) -> None:
+        self.count_axis.whole_numbers = not checked
         self.plot.setLabel("left", "log10(count)" if checked else "count")
         self.curve.setFillLevel(self._fill_level())
         if self._data is not None:

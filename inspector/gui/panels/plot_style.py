@@ -65,3 +65,19 @@ def integer_ticks(axis: pg.AxisItem, size: int) -> None:
         axis.setTickSpacing(major=8, minor=8)
     else:
         axis.setTickSpacing()
+
+
+class CountAxis(pg.AxisItem):
+    """An axis of counts: ticks only at whole numbers (no "0.5 values" between 0 and 1)."""
+
+    def __init__(self, orientation: str = "left") -> None:
+        super().__init__(orientation)
+        self.whole_numbers = True  # off while it shows log10 of counts
+
+    def tickValues(self, minVal: float, maxVal: float, size: float):
+        levels = super().tickValues(minVal, maxVal, size)
+        if not self.whole_numbers:
+            return levels
+        whole = [(max(spacing, 1.0), [value for value in values if float(value).is_integer()])
+                 for spacing, values in levels]
+        return [(spacing, values) for spacing, values in whole if values]

@@ -1,9 +1,12 @@
-"""The panel beside the tree: statistics and plots of the selected tensor or group of tensors.
+"""The panel beside the tree: what the selected row holds.
 
-A selection change updates the header at once and starts the background jobs after a short
-debounce, so arrowing through the tree does not queue a job per row; each kind of result has
-its own runner where the newest job wins. ``plotsFinished`` fires once everything for the
-current node is drawn.
+A tensor gets its exact statistics, a histogram, a heatmap and a page of its values; a 0-d
+tensor (Adam's ``step``) its value; a module or any container with tensors a per-layer chart,
+a combined histogram and its entries; a dict or list without tensors its entries; a plain
+value its full text. A selection change updates the header at once and starts the background
+jobs after a short debounce, so arrowing through the tree does not queue a job per row; each
+kind of result has its own runner where the newest job wins. ``plotsFinished`` fires once
+everything for the current node is drawn.
 """
 
 from __future__ import annotations
@@ -14,24 +17,27 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QPlainTextEdit, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
 from inspector.core import histogram, layer_metrics, slices, stats
+from inspector.core.layer_metrics import GroupData
 from inspector.gui.formatting import value_text
+from inspector.gui.panels.entries_table import EntriesTable
 from inspector.gui.panels.heatmap_view import HeatmapView
 from inspector.gui.panels.histogram_plot import HistogramPlot
 from inspector.gui.panels.layer_chart import LayerChart
 from inspector.gui.panels.node_header import NodeHeader, group_details, tensor_details
-from inspector.core.layer_metrics import GroupData
-from inspector.core.slices import SliceData
-from inspector.gui.workers.plot_runner import PlotRunner
 from inspector.gui.panels.stats_view import StatsView
-from inspector.gui.panels.values_preview import ValuesPreview
+from inspector.gui.panels.values_preview import ValuesPreview, python_value
+from inspector.gui.workers.plot_runner import PlotRunner
 
 DEBOUNCE_MS = 70
 MAX_VALUE_TEXT = 20_000  # characters of a value's repr shown
+MIN_WIDTH = 300  # fixed, so what is shown never pushes the splitter the user placed
+RUNNERS = ("stats", "histogram", "heatmap", "values", "group")
+QUICK_RUNNERS = ("heatmap", "values")  # small reads: no progress bar of their own
 
 
 class TensorPanel(QWidget):
     plotsFinished = Signal()
-    tensorActivated = Signal(object)  # a tensor node picked in the per-layer chart
+    tensorActivated = Signal(object)  # a node picked in the per-layer chart or an entries table
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -39,11 +45,12 @@ class TensorPanel(QWidget):
         self._group: GroupData | None = None
         self._stats: Any = None  # the selected tensor's TensorStats, once computed
         self._pending: set[PlotRunner] = set()
-        self._runners = {name: self._make_runner(name) for name in ("stats", "histogram", "slice", "group")}
+        self._runners = {name: self._make_runner(name) for name in RUNNERS}
         self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._debounce.timeout.connect(self._on_debounce_timeout)
         self._build_widgets()
         self._connect_widgets()
+        self.setMinimumWidth(MIN_WIDTH)
         self.show_node(None)
 
     # -- interface ---------------------------------------------------------------------
@@ -54,12 +61,16 @@ class TensorPanel(QWidget):
         tensor = getattr(node, "tensor", None)
         if node is None:
             self._show_text_page(None, "", "Select a tensor or a module to see its values.")
+        elif tensor is not None and len(tensor.shape) == 0:
+            self._show_text_page(node, tensor_details(tensor), "reading…")
         elif tensor is not None:
             self._show_tensor_page(node, tensor)
         elif getattr(node, "tensor_count", 0):
             self._show_group_page(node)
-        else:
+        elif node.kind in ("value", "truncated"):
             self._show_text_page(node, _value_details(node), _value_text(node))
+        else:
+            self._show_entries_page(node)
         self._debounce.start()
 
     def is_busy(self) -> bool:
@@ -90,7 +101,13 @@ class TensorPanel(QWidget):
         self.header.show_node(node, group_details(node))
         self.layer_chart.clear("computing…")
         self.group_histogram.set_message("computing…")
+        self.group_entries.set_node(node)
         self.pages.setCurrentWidget(self.group_page)
+
+    def _show_entries_page(self, node: Any) -> None:
+        self.header.show_node(node, f"{_value_details(node)}  ·  {len(node.children):,} entries, no tensors")
+        self.entries.set_node(node)
+        self.pages.setCurrentWidget(self.entries_page)
 
     def _show_text_page(self, node: Any, details: str, text: str) -> None:
         self.header.show_node(node, details)
@@ -100,11 +117,21 @@ class TensorPanel(QWidget):
     # -- jobs --------------------------------------------------------------------------
     def _on_debounce_timeout(self) -> None:
         tensor = getattr(self._node, "tensor", None)
-        if self.pages.currentWidget() is self.tensor_page and tensor is not None:
+        if tensor is not None and len(tensor.shape) == 0:
+            self._start_scalar_job(tensor)
+        elif self.pages.currentWidget() is self.tensor_page and tensor is not None:
             self._start_tensor_jobs(tensor)
         elif self.pages.currentWidget() is self.group_page:
-            self._start_group_job()
+            node, bins = self._node, self.group_histogram.bins()
+            self._submit("group", lambda: layer_metrics.group_job(node, bins))
         self._finish_if_idle()
+
+    def _start_scalar_job(self, tensor: Any) -> None:
+        if tensor.storage is None:
+            self.text_view.setPlainText("no value stored")
+            return
+        request = slices.SliceRequest()
+        self._submit("values", lambda: slices.preview_job(tensor, request))
 
     def _start_tensor_jobs(self, tensor: Any) -> None:
         if tensor.storage is None or tensor.numel == 0:
@@ -113,20 +140,23 @@ class TensorPanel(QWidget):
             self.values.clear(message)
             return
         self._submit("stats", lambda: stats.tensor_stats_job(tensor))
-        self._submit_slice()  # the histogram follows the stats: they give it its range
+        self._submit_values(0)
+        if len(tensor.shape) >= 2:
+            self._submit_heatmap()
+        # the histogram follows the stats: they give it its range
 
     def _submit_histogram(self) -> None:
         tensor, bins, known = self._node.tensor, self.histogram.bins(), self._stats
         self.histogram.set_message("computing…")
         self._submit("histogram", lambda: histogram.histogram_job(tensor, bins, stats=known))
 
-    def _submit_slice(self) -> None:
+    def _submit_heatmap(self) -> None:
         tensor, request = self._node.tensor, self.heatmap.request()
-        self._submit("slice", lambda: slices.slice_job(tensor, request))
+        self._submit("heatmap", lambda: slices.heatmap_job(tensor, request))
 
-    def _start_group_job(self) -> None:
-        node, bins = self._node, self.group_histogram.bins()
-        self._submit("group", lambda: layer_metrics.group_job(node, bins))
+    def _submit_values(self, first_row: int) -> None:
+        tensor, request = self._node.tensor, self.heatmap.request()
+        self._submit("values", lambda: slices.preview_job(tensor, request, first_row))
 
     def _submit(self, name: str, job_factory: Callable[[], Any]) -> None:
         runner = self._runners[name]
@@ -150,32 +180,38 @@ class TensorPanel(QWidget):
     # -- results -----------------------------------------------------------------------
     def _make_runner(self, name: str) -> PlotRunner:
         runner = PlotRunner(self)
-        runner.finished.connect(lambda result, r=runner: self._on_runner_finished(r, result))
-        runner.failed.connect(lambda message, r=runner: self._on_runner_failed(r, message))
-        if name != "slice":  # slices are small reads; the others stream over whole tensors
+        runner.finished.connect(lambda result, kind=name: self._on_runner_finished(kind, result))
+        runner.failed.connect(lambda message, kind=name: self._on_runner_failed(kind, message))
+        if name not in QUICK_RUNNERS:
             runner.progressed.connect(lambda report: self.header.show_progress(report.fraction))
         runner.settled.connect(lambda r=runner: self._on_runner_settled(r))
         return runner
 
-    def _on_runner_finished(self, runner: PlotRunner, result: Any) -> None:
-        if runner is self._runners["stats"]:
+    def _on_runner_finished(self, kind: str, result: Any) -> None:
+        if kind == "stats":
             self._stats = result
             self.stats_view.set_stats(result, self._node.tensor.numel)
             self._submit_histogram()
-        elif runner is self._runners["histogram"]:
+        elif kind == "histogram":
             self.histogram.set_histogram(result)
-        elif runner is self._runners["slice"]:
-            self._show_slice(result)
+        elif kind == "heatmap":
+            self.heatmap.set_slice(result)
+        elif kind == "values":
+            self._show_values(result)
         elif isinstance(result, GroupData):
             self._show_group(result)
         else:
             self.group_histogram.set_histogram(result)
 
-    def _on_runner_failed(self, runner: PlotRunner, message: str) -> None:
-        if runner is self._runners["slice"]:
+    def _on_runner_failed(self, kind: str, message: str) -> None:
+        if kind == "heatmap":
             self.heatmap.clear(message)
+        elif kind == "values":
             self.values.clear(message)
-        elif runner is self._runners["group"]:
+            if self.pages.currentWidget() is self.text_page:
+                self.text_view.setPlainText(message)
+        elif kind == "group":
+            self.layer_chart.clear(message)
             self.group_histogram.set_message(message)
         else:
             self.histogram.set_message(message)
@@ -195,12 +231,14 @@ class TensorPanel(QWidget):
         if shown_bins not in (None, self.group_histogram.bins()):  # bins changed while computing
             self._on_group_histogram_bins_changed(self.group_histogram.bins())
 
-    def _show_slice(self, data: SliceData) -> None:
-        if len(self._node.tensor.shape) >= 2:
-            self.heatmap.set_slice(data)
+    def _show_values(self, page: slices.PreviewData) -> None:
         shape = self._node.tensor.shape
+        if not shape:  # a 0-d tensor: its value, exactly
+            value = python_value(page.values.reshape(-1)[0])
+            self.text_view.setPlainText(repr(value))
+            return
         where = _slice_label(self.heatmap.request(), shape)
-        self.values.set_preview(data.preview, data.full_shape, where, "value" if len(shape) < 2 else None)
+        self.values.set_preview(page, where, "value" if len(shape) < 2 else None)
 
     # -- user changes ------------------------------------------------------------------
     def _on_histogram_bins_changed(self, _bins: int) -> None:
@@ -209,7 +247,12 @@ class TensorPanel(QWidget):
 
     def _on_heatmap_slice_requested(self, _request: Any) -> None:
         if getattr(self._node, "tensor", None) is not None and not self._debounce.isActive():
-            self._submit_slice()
+            self._submit_heatmap()
+            self._submit_values(0)
+
+    def _on_values_page_requested(self, first_row: int) -> None:
+        if getattr(self._node, "tensor", None) is not None and not self._debounce.isActive():
+            self._submit_values(first_row)
 
     def _on_group_histogram_bins_changed(self, bins: int) -> None:
         group = self._group
@@ -226,13 +269,16 @@ class TensorPanel(QWidget):
         self.tensor_tabs = _tabs((self.histogram, "Histogram"), (self.heatmap, "Heatmap"),
                                  (self.values, "Values"))
         self.tensor_page = _column(self.stats_view, self.tensor_tabs)
-        self.layer_chart, self.group_histogram = LayerChart(), HistogramPlot()
-        self.group_tabs = _tabs((self.layer_chart, "Per-layer"), (self.group_histogram, "Combined histogram"))
+        self.layer_chart, self.group_histogram, self.group_entries = LayerChart(), HistogramPlot(), EntriesTable()
+        self.group_tabs = _tabs((self.layer_chart, "Per-layer"), (self.group_histogram, "Combined histogram"),
+                                (self.group_entries, "Entries"))
         self.group_page = _column(self.group_tabs)
+        self.entries = EntriesTable()
+        self.entries_page = _column(self.entries)
         self.text_view = QPlainTextEdit(readOnly=True)
         self.text_page = _column(self.text_view)
         self.pages = QStackedWidget()
-        for page in (self.tensor_page, self.group_page, self.text_page):
+        for page in (self.tensor_page, self.group_page, self.entries_page, self.text_page):
             self.pages.addWidget(page)
         layout = QVBoxLayout(self)
         layout.addWidget(self.header)
@@ -241,8 +287,11 @@ class TensorPanel(QWidget):
     def _connect_widgets(self) -> None:
         self.histogram.binsChanged.connect(self._on_histogram_bins_changed)
         self.heatmap.sliceRequested.connect(self._on_heatmap_slice_requested)
+        self.values.pageRequested.connect(self._on_values_page_requested)
         self.group_histogram.binsChanged.connect(self._on_group_histogram_bins_changed)
-        self.layer_chart.tensorActivated.connect(self.tensorActivated)
+        for source in (self.layer_chart.tensorActivated, self.entries.entryActivated,
+                       self.group_entries.entryActivated):
+            source.connect(self.tensorActivated)
 
 
 def _value_details(node: Any) -> str:
@@ -251,10 +300,7 @@ def _value_details(node: Any) -> str:
 
 
 def _value_text(node: Any) -> str:
-    if node.kind in ("value", "truncated"):
-        return value_text(getattr(node, "value", None), MAX_VALUE_TEXT)
-    class_name = getattr(node, "class_name", None) or node.kind
-    return f"{class_name}\n\n{len(getattr(node, 'children', ()) or ())} entries, no tensors"
+    return value_text(getattr(node, "value", None), MAX_VALUE_TEXT)
 
 
 def _slice_label(request: Any, shape: tuple[int, ...]) -> str:
@@ -279,5 +325,5 @@ def _column(*widgets: QWidget) -> QWidget:
     layout = QVBoxLayout(page)
     layout.setContentsMargins(0, 0, 0, 0)
     for widget in widgets:
-        layout.addWidget(widget, 1 if isinstance(widget, QTabWidget) else 0)
+        layout.addWidget(widget, 1 if isinstance(widget, (QTabWidget, EntriesTable, QPlainTextEdit)) else 0)
     return page

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QFontDatabase
-from PySide6.QtWidgets import QHeaderView, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QTableView, QToolButton, QVBoxLayout, QWidget
+
+from inspector.core.slices import PREVIEW_ROWS, PreviewData
 
 from inspector.gui.panels.plot_style import shrinkable_label
 
@@ -22,11 +24,13 @@ class PreviewTableModel(QAbstractTableModel):
         super().__init__(parent)
         self._values = np.zeros((0, 0))
         self._column_title: str | None = None  # one title for a single column of values
+        self._first_row = 0
 
-    def set_values(self, values: np.ndarray | None, column_title: str | None = None) -> None:
+    def set_values(self, values: np.ndarray | None, column_title: str | None = None, first_row: int = 0) -> None:
         self.beginResetModel()
         self._values = np.zeros((0, 0)) if values is None else np.atleast_2d(values)
         self._column_title = column_title
+        self._first_row = first_row  # rows are numbered as in the tensor
         self.endResetModel()
 
     def values(self) -> np.ndarray:
@@ -58,8 +62,7 @@ class PreviewTableModel(QAbstractTableModel):
             return None
         if orientation == Qt.Orientation.Horizontal and self._column_title is not None:
             return self._column_title
-        return str(section)
-        return None
+        return str(section + (self._first_row if orientation == Qt.Orientation.Vertical else 0))
 
     def flags(self, index: AnyIndex) -> Qt.ItemFlag:
         if not index.isValid():
@@ -86,31 +89,59 @@ def format_value(value: Any) -> str:
 
 
 class ValuesPreview(QWidget):
-    """The preview table plus a line saying how much of the slice it shows."""
+    """One page of the slice's values, a line saying which part it is, and page buttons."""
+
+    pageRequested = Signal(int)  # the first row of the page wanted
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._first_row, self._rows = 0, 0
+        self.previous_button = QToolButton(text="◀", toolTip=f"previous {PREVIEW_ROWS} rows", autoRaise=True)
+        self.next_button = QToolButton(text="▶", toolTip=f"next {PREVIEW_ROWS} rows", autoRaise=True)
+        self.previous_button.clicked.connect(lambda: self.pageRequested.emit(max(self._first_row - PREVIEW_ROWS, 0)))
+        self.next_button.clicked.connect(lambda: self.pageRequested.emit(self._first_row + PREVIEW_ROWS))
         self.model = PreviewTableModel(self)
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setDefaultSectionSize(20)
+        self.table.horizontalHeader().setMinimumSectionSize(24)
         self.table.setAlternatingRowColors(True)
         self.note = shrinkable_label()
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.note, 1)
+        top.addWidget(self.previous_button)
+        top.addWidget(self.next_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)
-        layout.addWidget(self.note)
+        layout.addLayout(top)
         layout.addWidget(self.table, 1)
+        self._update_buttons()
 
-    def set_preview(self, values: np.ndarray, full_shape: tuple[int, int], where: str,
-                    column_title: str | None = None) -> None:
-        self.model.set_values(values, column_title)
-        rows, columns = np.atleast_2d(values).shape
-        self.note.setText(f"{where}rows 0–{rows - 1} of {full_shape[0]:,}, "
-                          f"columns 0–{columns - 1} of {full_shape[1]:,}" if rows and columns
+    def set_preview(self, page: PreviewData, where: str, column_title: str | None = None) -> None:
+        self.model.set_values(page.values, column_title, page.first_row)
+        rows, columns = np.atleast_2d(page.values).shape
+        self._first_row, self._rows = page.first_row, page.full_shape[0]
+        last = page.first_row + rows - 1
+        self.note.setText(f"{where}rows {page.first_row:,}–{last:,} of {page.full_shape[0]:,}, "
+                          f"columns 0–{columns - 1} of {page.full_shape[1]:,}" if rows and columns
                           else f"{where}empty")
+        self._update_buttons()
+
+    def first_row(self) -> int:
+        return self._first_row
 
     def clear(self, message: str = "") -> None:
         self.model.set_values(None)
+        self._first_row, self._rows = 0, 0
         self.note.setText(message)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        paged = self._rows > PREVIEW_ROWS
+        for button in (self.previous_button, self.next_button):
+            button.setVisible(paged)
+        self.previous_button.setEnabled(self._first_row > 0)
+        self.next_button.setEnabled(self._first_row + PREVIEW_ROWS < self._rows)

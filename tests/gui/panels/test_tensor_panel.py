@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 import torch
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QGuiApplication
 
 from inspector.core.errors import CheckpointError
@@ -22,7 +22,7 @@ from inspector.core.progress import Progress
 from inspector.core.tree import Node, build_tree
 from inspector.core.values import read_array
 from inspector.core import layer_metrics, slices, stats
-from inspector.gui.panels.tensor_panel import TensorPanel
+from inspector.gui.panels.tensor_panel import RUNNERS, TensorPanel
 from inspector.gui.panels.values_preview import PreviewTableModel
 
 WAIT_MS = 20_000
@@ -77,7 +77,7 @@ def panel(qtbot):
     widget.resize(800, 600)
     yield widget
     widget.shutdown()
-    assert not any(widget.runner(name).has_live_workers() for name in ("stats", "histogram", "slice", "group"))
+    assert not any(widget.runner(name).has_live_workers() for name in RUNNERS)
 
 
 def find(root, *names):
@@ -173,16 +173,58 @@ def test_same_shaped_tensors_keep_the_chosen_slice(qtbot, panel, saved):
     assert np.array_equal(panel.heatmap.image_data(), oracle["extra"]["conv_twin"][3, 0].numpy())
 
 
-def test_big_slices_are_strided_down(qtbot, panel, saved):
+def oracle_pooled(values: np.ndarray, rows: int, how: str) -> np.ndarray:
+    """Blocks of ``rows`` rows, one column each: the value of largest magnitude, or the mean."""
+    blocks = [values[top:top + rows] for top in range(0, len(values), rows)]
+    if how == "mean":
+        return np.stack([block.mean(axis=0) for block in blocks])
+    return np.stack([block[np.abs(block).argmax(axis=0), np.arange(block.shape[1])] for block in blocks])
+
+
+def test_big_slices_are_pooled_never_thinned(qtbot, panel, saved):
     root, oracle = saved
+    tall = oracle["extra"]["tall"].numpy()
     show(qtbot, panel, find(root, "extra", "tall"))
     step = math.ceil(2100 / slices.HEATMAP_MAX_SIDE)
-    assert np.array_equal(panel.heatmap.image_data(), oracle["extra"]["tall"][::step].numpy())
-    preview = panel.values.model.values()
-    assert np.array_equal(preview, oracle["extra"]["tall"][:slices.PREVIEW_ROWS].numpy())
+    assert np.array_equal(panel.heatmap.image_data(), oracle_pooled(tall, step, "max-abs"))
+    assert panel.heatmap.info.text() == f"2,100 × 40 (rows pooled by {step})"
+    assert panel.heatmap.pooling_box.isVisibleTo(panel.heatmap)
+    with qtbot.waitSignal(panel.plotsFinished, timeout=WAIT_MS):
+        panel.heatmap.pooling_box.setCurrentIndex(slices.POOLINGS.index("mean"))
+    np.testing.assert_allclose(panel.heatmap.image_data(), oracle_pooled(tall, step, "mean"), rtol=1e-5, atol=1e-6)
+    assert np.array_equal(panel.values.model.values(), tall[:slices.PREVIEW_ROWS])
 
 
-@pytest.mark.parametrize("name", ["view", "bf16", "vector", "scalar"])
+def test_values_page_past_the_first_rows(qtbot, panel, saved):
+    root, oracle = saved
+    vector = oracle["extra"]["vector"].numpy()
+    show(qtbot, panel, find(root, "extra", "vector"))
+    assert panel.values.next_button.isVisibleTo(panel.values) and not panel.values.previous_button.isEnabled()
+    for first in (slices.PREVIEW_ROWS, 2 * slices.PREVIEW_ROWS):
+        with qtbot.waitSignal(panel.plotsFinished, timeout=WAIT_MS):
+            panel.values.next_button.click()
+        expected = vector[first:first + slices.PREVIEW_ROWS].reshape(-1, 1)
+        assert np.array_equal(panel.values.model.values(), expected)
+        assert panel.values.model.headerData(0, Qt.Orientation.Vertical) == str(first)
+    assert not panel.values.next_button.isEnabled() and "rows 400–499 of 500" in panel.values.note.text()
+
+
+def test_a_0d_tensor_shows_its_value(qtbot, panel, saved):
+    root, oracle = saved
+    show(qtbot, panel, find(root, "extra", "scalar"))
+    assert panel.pages.currentWidget() is panel.text_page
+    assert panel.text_view.toPlainText() == repr(oracle["extra"]["scalar"].item())
+
+
+def test_an_all_nan_slice_says_so(qtbot, panel, tmp_path):
+    path = tmp_path / "nan.pt"
+    torch.save({"nan": torch.full((3, 4), float("nan"))}, path)
+    root = build_tree(open_checkpoint(str(path)))
+    show(qtbot, panel, root.children[0])
+    assert "no finite values: every value here is NaN or ±Inf" in panel.heatmap.info.text()
+
+
+@pytest.mark.parametrize("name", ["view", "bf16", "vector"])
 def test_preview_values_equal_torch(qtbot, panel, saved, name):
     root, oracle = saved
     show(qtbot, panel, find(root, "extra", name))
@@ -406,3 +448,47 @@ def test_a_stale_histogram_arriving_after_the_selection_moved_is_dropped(qtbot, 
     counts, _ = oracle_histogram(finite_double(oracle["extra"]["view"]), panel.histogram.bins())
     assert len(drawn) == 1 and np.array_equal(drawn[0].counts, counts)
     assert np.array_equal(panel.histogram.displayed_data()[1], counts)
+
+
+def test_count_axes_tick_only_whole_numbers(qtbot, panel, saved):
+    root, _ = saved
+    show(qtbot, panel, find(root, "extra", "ints"))  # one bin per integer: counts of 1
+    axis = panel.histogram.count_axis
+    ticks = [value for _spacing, values in axis.tickValues(0.0, 1.0, 300) for value in values]
+    assert ticks and all(float(value).is_integer() for value in ticks)
+    panel.histogram.log_box.setChecked(True)
+    assert any(not float(value).is_integer() for _s, values in axis.tickValues(0.0, 1.0, 300) for value in values)
+
+
+def test_a_dict_without_tensors_lists_its_entries(qtbot, panel, qtmodeltester, tmp_path):
+    path = tmp_path / "hyper.pt"
+    torch.save({"hyper": {"lr": 6.791989803314209, "name": "run-1", "betas": (0.9, 0.99)}, "w": torch.ones(2)}, path)
+    root = build_tree(open_checkpoint(str(path)))
+    show(qtbot, panel, find(root, "hyper"))
+    model = panel.entries.model
+    assert panel.pages.currentWidget() is panel.entries_page
+    rows = [[model.data(model.index(row, column)) for column in range(3)] for row in range(model.rowCount())]
+    assert rows == [["lr", "6.791989803314209", "float"], ["name", "'run-1'", "str"], ["betas", "(0.9, 0.99)", "tuple"]]
+    qtmodeltester.check(model, force_py=True)
+    with qtbot.waitSignal(panel.tensorActivated) as activated:
+        panel.entries.table.doubleClicked.emit(model.index(1, 0))
+    assert activated.args[0].name == "name"
+
+
+def test_the_panel_never_pushes_the_splitter(qtbot, saved):
+    from PySide6.QtWidgets import QSplitter, QWidget
+
+    root, _ = saved
+    splitter = QSplitter()
+    qtbot.addWidget(splitter)
+    panel = TensorPanel()
+    splitter.addWidget(QWidget())
+    splitter.addWidget(panel)
+    splitter.resize(900, 600)
+    splitter.show()
+    splitter.setSizes([600, 300])
+    sizes = splitter.sizes()
+    for names in (("extra", "conv"), ("model",), ("extra", "vector"), ("epoch",), ("extra", "tall")):
+        show(qtbot, panel, find(root, *names))
+        assert splitter.sizes() == sizes, names
+    panel.shutdown()
