@@ -88,8 +88,15 @@ def layer_entries(node: object) -> list[LayerEntry]:
         if tensor is None:
             stack.extend((grandchild, f"{name}.{grandchild.name}") for grandchild in reversed(_children(child)))
         elif is_plottable(tensor):
-            entries.append(LayerEntry(getattr(child, "key", "") or name, child, tensor))
+            entries.append(LayerEntry(_entry_name(child, name), child, tensor))
     return entries
+
+
+def _entry_name(node: object, dotted: str) -> str:
+    """A state dict's key ("layer1.0.conv1.weight") when the tensor has one longer than its own
+    name, else its dotted path from the selected node ("state.0.exp_avg")."""
+    key = getattr(node, "key", "") or ""
+    return key if key != getattr(node, "name", key) else dotted
 
 
 def _children(node: object) -> list:
@@ -130,16 +137,26 @@ def layer_row(entry: LayerEntry, result) -> LayerRow:
     # sum of squares of the finite values, recovered from mean and (n-1)-corrected variance
     square_sum = max((finite - 1) * std * std + finite * mean * mean, 0.0) if finite else 0.0
     max_abs = float(max(abs(result.min), abs(result.max))) if result.min is not None else None
-    kind = tensor_kind(entry.name, entry.tensor)
+    kind = tensor_kind(entry.name, entry.tensor, _sibling_weight_rank(entry.node))
     return LayerRow(entry.name, entry.node, kind, len(entry.tensor.shape), result.count,
                     None if result.std is None else float(result.std), math.sqrt(square_sum),
                     math.sqrt(square_sum / finite) if finite else 0.0, max_abs,
                     result.nan, result.inf, result.zeros)
 
 
-def tensor_kind(name: str, tensor: TensorRef) -> str:
+def _sibling_weight_rank(node: object) -> int | None:
+    parent = getattr(node, "parent", None)
+    for sibling in getattr(parent, "children", ()):
+        if sibling.name == "weight" and sibling.tensor is not None:
+            return len(sibling.tensor.shape)
+    return None
+
+
+def tensor_kind(name: str, tensor: TensorRef, sibling_weight_rank: int | None = None) -> str:
     """What a tensor is, from its role, name and rank: "4-D weight", "bias", "norm weight",
-    "norm statistics", "buffer", "optimizer state (exp_avg)", "scalar" or "vector"."""
+    "norm bias", "norm statistics", "buffer", "optimizer state (exp_avg)", "scalar" or
+    "vector". A bias beside a 1-D weight belongs to a norm layer (made as zeros, like the
+    weight is made as ones), not to a conv or linear layer."""
     leaf = name.rsplit(".", 1)[-1]
     if tensor.role == "optimizer-state":
         return f"optimizer state ({leaf})"
@@ -153,7 +170,7 @@ def tensor_kind(name: str, tensor: TensorRef) -> str:
     if ndim == 0:
         return "scalar"
     if leaf.endswith("bias"):
-        return "bias"
+        return "norm bias" if sibling_weight_rank == 1 else "bias"
     if leaf.endswith(("weight", "gamma", "scale")):
         return "norm weight"
     return "vector"
@@ -180,7 +197,12 @@ def flag_rows(rows: list[LayerRow]) -> None:
 
 
 def _is_parameter_kind(kind: str) -> bool:
-    return kind.endswith("weight") or kind == "bias"
+    return kind.endswith(("weight", "bias"))
+
+
+def is_weight_kind(kind: str) -> bool:
+    """A conv, linear or embedding weight (2-D or more), not an optimizer state of that shape."""
+    return kind.endswith("-D weight")
 
 
 def combined_histogram_job(entries: list[LayerEntry], all_stats: list, bins: int) -> Job:

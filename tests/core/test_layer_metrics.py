@@ -69,6 +69,7 @@ def test_kinds():
     assert kind("layer1.0.conv1.weight", (8, 8, 3, 3)) == "4-D weight"
     assert kind("fc.weight", (10, 512)) == "2-D weight"
     assert kind("fc.bias", (10,)) == "bias"
+    assert tensor_kind("bn1.bias", TensorRef("float32", (8,), (1,), None, role="parameter"), 1) == "norm bias"
     assert kind("bn1.weight", (8,)) == "norm weight"
     assert kind("bn1.running_var", (8,), "buffer") == "norm statistics"
     assert kind("state.0.exp_avg", (8, 8), "optimizer-state") == "optimizer state (exp_avg)"

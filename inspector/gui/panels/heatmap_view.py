@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, QRectF, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from inspector.core.slices import POOLINGS, SliceData, SliceRequest, pooling_step
 from inspector.gui.panels.plot_style import integer_ticks, shrinkable_label, style_plot
@@ -36,7 +36,8 @@ class HeatmapView(QWidget):
         self.pooling_box.setToolTip("How a large slice is reduced to the screen: each pixel keeps the value of\n"
                                     "largest magnitude in its block, or the block's mean")
         self.controls = QHBoxLayout()
-        self.info = shrinkable_label(align_right=True)
+        self.info = QLabel(wordWrap=True)
+        self.info.setMinimumWidth(0)
         self.hover = shrinkable_label()
         self.view = pg.GraphicsLayoutWidget()
         self.plot_item = self.view.addPlot()
@@ -134,17 +135,18 @@ class HeatmapView(QWidget):
             box.setPrefix(f"dim {dim}: ")
             box.setKeyboardTracking(False)
             box.valueChanged.connect(self._on_index_box_changed)
-            self.controls.insertWidget(1 + dim, box)
+            self.controls.insertWidget(2 + dim, box)  # after the mode and pooling boxes
             self._index_boxes.append(box)
 
     def _build_layout(self) -> None:
         self.controls.addWidget(self.mode_box)
         self.controls.addWidget(self.pooling_box)
         self.pooling_box.setVisible(False)
-        self.controls.addWidget(self.info, 1)
+        self.controls.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)
         layout.addLayout(self.controls)
+        layout.addWidget(self.info)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.hover)
 

@@ -17,11 +17,11 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Signal
 from PySide6.QtGui import QCursor, QFontMetrics
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QToolTip, QVBoxLayout, QWidget
 
-from inspector.core.layer_metrics import EXPLODING_FACTOR, METRICS, LayerMetrics, LayerRow
+from inspector.core.layer_metrics import EXPLODING_FACTOR, METRICS, LayerMetrics, LayerRow, is_weight_kind
 from inspector.gui.panels.layer_legend import legend_html, summary_text
 from inspector.gui.panels.name_axis import NameAxis
 from inspector.gui.panels.plot_style import (
-    CAUTION_COLOR, WARNING_COLOR, accent_color, shrinkable_label, style_plot,
+    CAUTION_COLOR, WARNING_COLOR, SpacedAxis, accent_color, shrinkable_label, style_plot,
 )
 
 METRIC_TITLES = {"std": "std", "l2_norm": "L2 norm", "max_abs": "max |x|"}
@@ -45,10 +45,11 @@ class LayerChart(QWidget):
         self.log_box.setChecked(True)
         self.summary = QLabel(wordWrap=True)
         self.summary.setMinimumWidth(0)
-        self.legend = shrinkable_label()
+        self.legend = QLabel(wordWrap=True)
+        self.legend.setMinimumWidth(0)
         self.hover = shrinkable_label()
         self.name_axis = NameAxis("left")
-        self.plot = pg.PlotWidget(axisItems={"left": self.name_axis})
+        self.plot = pg.PlotWidget(axisItems={"left": self.name_axis, "bottom": SpacedAxis("bottom")})
         self._build_plot_items()
         self._build_layout()
         style_plot(self.plot, self)
@@ -127,12 +128,12 @@ class LayerChart(QWidget):
     def _choose_rows(self) -> list[int]:
         rows = self._metrics.rows
         if self._weights_only():
-            return [index for index, row in enumerate(rows) if row.ndim >= 2]
+            return [index for index, row in enumerate(rows) if is_weight_kind(row.kind)]
         return list(range(len(rows)))
 
     def _weights_only(self) -> bool:
         """The weights scope, unless there are no weights here (then every tensor is charted)."""
-        return self.scope_box.currentIndex() == 0 and any(row.ndim >= 2 for row in self._metrics.rows)
+        return self.scope_box.currentIndex() == 0 and any(is_weight_kind(row.kind) for row in self._metrics.rows)
 
     def _draw_values(self, positions: np.ndarray, values: np.ndarray, brushes: list, log: bool) -> None:
         drawable = np.isfinite(values) & ((values > 0) if log else True)

@@ -81,3 +81,30 @@ class CountAxis(pg.AxisItem):
         whole = [(max(spacing, 1.0), [value for value in values if float(value).is_integer()])
                  for spacing, values in levels]
         return [(spacing, values) for spacing, values in whole if values]
+
+
+class SpacedAxis(pg.AxisItem):
+    """An axis whose tick labels keep apart: a tick closer than ``min_gap`` pixels to one
+    already kept (major ticks first) is dropped. pyqtgraph's log scale otherwise labels
+    0.06, 0.07, 0.08… until they touch."""
+
+    def __init__(self, orientation: str = "bottom", min_gap: int = 44) -> None:
+        super().__init__(orientation)
+        self.min_gap = min_gap
+
+    def tickValues(self, minVal: float, maxVal: float, size: float):
+        levels = super().tickValues(minVal, maxVal, size)
+        span = abs(maxVal - minVal)
+        if span <= 0 or size <= 0:
+            return levels
+        # ticks come in view coordinates (log10 of the values in log mode): distances scale linearly
+        kept: list[float] = []
+        spaced = []
+        for spacing, values in levels:
+            chosen = []
+            for value in values:
+                if all(abs(value - other) / span * size >= self.min_gap for other in kept):
+                    kept.append(value)
+                    chosen.append(value)
+            spaced.append((spacing, chosen))
+        return spaced

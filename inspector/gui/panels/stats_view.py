@@ -22,7 +22,7 @@ def format_number(value: Any) -> str:
         return f"{value:,}"
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return f"{value:.1f}"
-    return f"{value:.8g}"
+    return f"{value:.6g}"
 
 
 class StatsView(QWidget):
@@ -62,6 +62,10 @@ class StatsView(QWidget):
 
     def text(self, key: str) -> str:
         return self._values[key].text()
+
+    def full_text(self, key: str) -> str:
+        """Every digit (the label shows six significant ones; its tooltip says this)."""
+        return self._values[key].toolTip()
 
     def _title_label(self, title: str) -> QLabel:
         label = QLabel(title)

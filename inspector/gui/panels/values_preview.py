@@ -82,8 +82,13 @@ def python_value(value: Any) -> Any:
 
 
 def format_value(value: Any) -> str:
+    """Six significant digits (the tooltip has every digit); NaN and Inf as people write them."""
     number = python_value(value)
     if isinstance(number, float):
+        if number != number:
+            return "NaN"
+        if number in (float("inf"), float("-inf")):
+            return "Inf" if number > 0 else "-Inf"
         return f"{number:.6g}"
     return str(number)
 

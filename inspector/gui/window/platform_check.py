@@ -80,10 +80,13 @@ def _display_problem(display: str) -> str | None:
     xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
     xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
     connection = xcb.xcb_connect(display.encode(), None)
-    try:
-        failed = xcb.xcb_connection_has_error(connection)
-    finally:
+    if xcb.xcb_connection_has_error(connection):
         xcb.xcb_disconnect(connection)
-    if failed:
         return f"cannot connect to the display {display!r}; to save a picture instead: {OFFSCREEN_HINT}"
+    # Kept open until exit: an X server with no client left may reset itself (Xvfb does), and
+    # Qt, connecting a moment later, would find it gone.
+    _open_connections.append(connection)
     return None
+
+
+_open_connections: list[int] = []

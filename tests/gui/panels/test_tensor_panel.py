@@ -138,7 +138,8 @@ def test_nan_inf_note_and_stats_labels_match_torch(qtbot, panel, saved):
     expected = {"min": finite.min().item(), "max": finite.max().item(), "mean": finite.mean().item(),
                 "std": finite.std().item()}
     for key, value in expected.items():
-        assert float(panel.stats_view.text(key)) == pytest.approx(value, rel=1e-7, abs=1e-12)
+        assert float(panel.stats_view.full_text(key)) == pytest.approx(value, rel=1e-12, abs=1e-15)
+        assert panel.stats_view.text(key) == f"{float(panel.stats_view.full_text(key)):.6g}"
     counts = {"numel": tensor.numel(), "zeros": int((tensor == 0).sum()), "nan": nan, "inf": inf}
     for key, value in counts.items():
         assert int(panel.stats_view.text(key).replace(",", "")) == value
