@@ -13,6 +13,7 @@ FIELDS = (
     ("numel", "numel"), ("zeros", "zeros"), ("nan", "NaN"), ("inf", "Inf"),
 )
 COLUMNS = 4  # fields per row
+WIDE_ENOUGH = 480  # pixels: narrower, two fields per row
 
 
 def format_number(value: Any) -> str:
@@ -31,20 +32,35 @@ class StatsView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._values: dict[str, QLabel] = {}
-        layout = QGridLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setHorizontalSpacing(14)
-        layout.setVerticalSpacing(2)
-        for index, (key, title) in enumerate(FIELDS):
-            row, column = divmod(index, COLUMNS)
-            layout.addWidget(self._title_label(title), row, 2 * column)
+        self._titles: list[QLabel] = []
+        self._columns = 0
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setHorizontalSpacing(14)
+        self._grid.setVerticalSpacing(2)
+        for key, title in FIELDS:
+            self._titles.append(self._title_label(title))
             value = QLabel("–")
             value.setObjectName(f"stat_{key}")
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            layout.addWidget(value, row, 2 * column + 1)
             self._values[key] = value
+        self._place(COLUMNS)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._place(COLUMNS if event.size().width() >= WIDE_ENOUGH else COLUMNS // 2)
+
+    def _place(self, columns: int) -> None:
+        """``columns`` fields per row: four on a wide panel, two on a narrow one."""
+        if columns == self._columns:
+            return
+        self._columns = columns
+        for index, (title, value) in enumerate(zip(self._titles, self._values.values())):
+            row, column = divmod(index, columns)
+            self._grid.addWidget(title, row, 2 * column)
+            self._grid.addWidget(value, row, 2 * column + 1)
         for column in range(COLUMNS):
-            layout.setColumnStretch(2 * column + 1, 1)
+            self._grid.setColumnStretch(2 * column + 1, 1 if column < columns else 0)
 
     def set_stats(self, stats: Any, numel: int | None) -> None:
         """Show ``stats`` (a core TensorStats, or None while computing)."""

@@ -15,6 +15,7 @@ from inspector.gui.panels.plot_style import shrinkable_label
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 VALUE_ROLE = Qt.ItemDataRole.UserRole  # the value as a Python number
+CELL_DIGITS = 4
 
 
 class PreviewTableModel(QAbstractTableModel):
@@ -82,14 +83,15 @@ def python_value(value: Any) -> Any:
 
 
 def format_value(value: Any) -> str:
-    """Six significant digits (the tooltip has every digit); NaN and Inf as people write them."""
+    """Four significant digits, so a 7×7 kernel fits the panel (the tooltip has every digit);
+    NaN and Inf as people write them."""
     number = python_value(value)
     if isinstance(number, float):
         if number != number:
             return "NaN"
         if number in (float("inf"), float("-inf")):
             return "Inf" if number > 0 else "-Inf"
-        return f"{number:.6g}"
+        return f"{number:.{CELL_DIGITS}g}"
     return str(number)
 
 
