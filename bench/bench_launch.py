@@ -21,7 +21,7 @@ import time
 BASELINE = [sys.executable, "-c", "import PySide6.QtWidgets, pyqtgraph"]
 MODULES_CHECK = """
 import sys
-from inspector.gui.app import run
+from inspector.gui.window.app import run
 code = run([], screenshot=sys.argv[1])
 print(",".join(name for name in ("torch", "numpy", "pyqtgraph") if name in sys.modules) or "-")
 sys.exit(code)

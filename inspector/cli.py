@@ -110,7 +110,7 @@ def _command_parser(name: str, command) -> argparse.ArgumentParser:
 
 
 def _run_gui(options: argparse.Namespace) -> int:
-    from inspector.gui.app import run
+    from inspector.gui.window.app import run
 
     return run(list(options.files), demo=options.demo, screenshot=options.screenshot)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 
 from inspector.commands.output import run_with_progress, write_json_document
@@ -22,14 +23,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(options: argparse.Namespace) -> int:
-    from inspector.core.loader import load_checkpoint
-
     collecting = gc.isenabled()
     # Everything read stays alive until the output is printed: a cycle collection would only
     # rescan the whole tree. Statistics (long, streaming) run with the collector on.
     gc.disable()
     try:
-        checkpoint = run_with_progress(load_checkpoint(options.path), "reading")
+        checkpoint = _read(options.path)
         if not options.stats:
             _print_info(checkpoint, None, options)
             return 0
@@ -41,6 +40,23 @@ def run(options: argparse.Namespace) -> int:
     stats = run_with_progress(compute_all_stats(checkpoint), "statistics")
     _print_info(checkpoint, stats, options)
     return 0
+
+
+def _read(path: str):
+    """The checkpoint at ``path``; an error line always names the file by its full path."""
+    from inspector.core.errors import CheckpointError
+    from inspector.core.loader import load_checkpoint
+
+    full_path = os.path.abspath(path)
+    try:
+        return run_with_progress(load_checkpoint(full_path), "reading")
+    except CheckpointError as error:
+        message = str(error)
+        if full_path in message:
+            raise
+        name = os.path.basename(full_path.rstrip(os.sep))
+        message = message.removeprefix(f"{name}: ") if name else message
+        raise CheckpointError(f"{full_path}: {message}") from None
 
 
 def _print_info(checkpoint, stats, options: argparse.Namespace) -> None:

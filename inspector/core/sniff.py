@@ -20,7 +20,6 @@ HEAD_BYTES = 4096
 MIN_CHECKPOINT_BYTES = 16
 LEGACY_MAGIC = bytes.fromhex("80028a0a6cfc9c46f9206aa85019")
 MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024
-MAX_CENTRAL_DIRECTORY = 64 * 1024 * 1024
 # protocol 0: MARK + dict/list/tuple item, or GLOBAL "module\nname\n"; protocol 1: EMPTY_DICT/LIST + memo
 TEXT_PICKLE_START = rb"\((dp|lp|\(|[IFSVNLKJMGXUTc])|c[\w.]+\n[\w.]+\n|[}\]](q|r|\(|\.)"
 
@@ -43,7 +42,8 @@ KNOWN_OTHER_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"ONNX", "an ONNX model"),
 )
 
-CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin", ".ckpt", ".pkl")  # hints only
+# what checkpoint files are usually called: hints for the user and for opening folders, never for reading
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".safetensors", ".pkl", ".pickle", ".tar", ".jit", ".ts")
 
 FILE_KINDS = (
     (stat.S_ISFIFO, "a FIFO (named pipe)"),
@@ -223,43 +223,8 @@ def _first_entry_name(handle) -> str:
 
 
 def _zip_names(path: str, handle, size: int) -> tuple[set[str], int]:
-    """Entry names from the central directory (bounded), and where the archive starts."""
-    cd_position, cd_size, archive_start = _central_directory(path, handle, size)
-    handle.seek(cd_position)
-    data = handle.read(min(cd_size, MAX_CENTRAL_DIRECTORY))
-    names: set[str] = set()
-    position = 0
-    while position + 46 <= len(data) and data[position:position + 4] == b"PK\x01\x02":
-        name_length, extra_length, comment_length = struct.unpack_from("<HHH", data, position + 28)
-        start = position + 46
-        names.add(data[start:start + name_length].decode("utf-8", "replace"))
-        position = start + name_length + extra_length + comment_length
-    return names, archive_start
+    """Entry names from the central directory, and where the archive starts."""
+    from inspector.core.zipreader import read_directory
 
-
-def _central_directory(path: str, handle, size: int) -> tuple[int, int, int]:
-    """(position in the file, size) of the central directory, and where the archive starts.
-
-    Offsets in a zip count from the archive's start; an archive that starts later than
-    byte 0 sits behind other data (for example the last of several zips back to back).
-    """
-    tail_start = max(0, size - (65535 + 22))
-    handle.seek(tail_start)
-    tail = handle.read()
-    end = tail.rfind(b"PK\x05\x06")
-    if end < 0 or end + 22 > len(tail):
-        raise CheckpointError(
-            f"{path}: is a truncated or damaged zip archive (no central directory); "
-            "the download or copy may be incomplete")
-    cd_size, cd_offset = struct.unpack_from("<II", tail, end + 12)
-    directory_end = tail_start + end
-    zip64_record = end - 20 - 56  # the zip64 end record, then its locator, precede the end record
-    if zip64_record >= 0 and tail[end - 20:end - 16] == b"PK\x06\x07" \
-            and tail[zip64_record:zip64_record + 4] == b"PK\x06\x06":
-        cd_size, cd_offset = struct.unpack_from("<QQ", tail, zip64_record + 40)
-        directory_end = tail_start + zip64_record
-    archive_start = directory_end - cd_size - cd_offset
-    if archive_start < 0:
-        raise CheckpointError(
-            f"{path}: is a truncated or damaged zip archive (central directory out of range)")
-    return archive_start + cd_offset, cd_size, archive_start
+    directory = read_directory(handle.fileno(), path, size)
+    return set(directory.records), directory.archive_start

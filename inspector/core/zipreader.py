@@ -66,7 +66,7 @@ class ZipArchive:
             file_size = os.fstat(self._fd).st_size
             self.end = file_size if length is None else min(file_size, base_offset + length)
             if length is not None and base_offset + length > file_size:
-                raise CheckpointError(f"{_name(path)} is truncated: the archive at byte {base_offset} runs past the end")
+                raise CheckpointError(f"{path}: is truncated: the archive at byte {base_offset} runs past the end")
             self._records = self._read_central_directory()
             self._data_offsets: dict[str, int] = {}
         except BaseException:
@@ -107,7 +107,7 @@ class ZipArchive:
         entry = self._records[name]
         start = self.base + entry.header_offset
         if start + LOCAL.size + entry.name_length + entry.compressed_size > self.end:
-            raise CheckpointError(f"{_name(self.path)} is truncated: record {entry.name} runs past the end")
+            raise CheckpointError(f"{self.path}: is truncated: record {entry.name} runs past the end")
         return start, entry.compressed_size, entry.compress_type
 
     def read(self, name: str, max_bytes: int) -> bytes:
@@ -115,20 +115,20 @@ class ZipArchive:
         offset, stored_size, compress_type = self.record(name)
         if compress_type == STORED:
             if stored_size > max_bytes:
-                raise CheckpointError(f"{name} in {_name(self.path)} is {stored_size} bytes, above the {max_bytes} byte limit")
+                raise CheckpointError(f"{self.path}: record {name} is {stored_size} bytes, above the {max_bytes} byte limit")
             return self._pread(offset, stored_size)
         if compress_type == DEFLATED:
             return self._inflate(name, offset, stored_size, max_bytes)
-        raise CheckpointError(f"{name} in {_name(self.path)} uses unsupported zip compression {compress_type}")
+        raise CheckpointError(f"{self.path}: record {name} uses unsupported zip compression {compress_type}")
 
     # --- reading helpers -----------------------------------------------------------------
 
     def _pread(self, offset: int, size: int) -> bytes:
         if offset < self.base or size < 0 or offset + size > self.end:
-            raise CheckpointError(f"{_name(self.path)} is truncated: a record needs bytes past its end")
+            raise CheckpointError(f"{self.path}: is truncated: a record needs bytes past its end")
         data = os.pread(self._fd, size, offset)
         if len(data) != size:
-            raise CheckpointError(f"{_name(self.path)} is truncated: short read at byte {offset}")
+            raise CheckpointError(f"{self.path}: is truncated: short read at byte {offset}")
         return data
 
     def _inflate(self, name: str, offset: int, stored_size: int, max_bytes: int) -> bytes:
@@ -138,7 +138,7 @@ class ZipArchive:
         try:
             return self._inflate_capped(name, offset, stored_size, max_bytes)
         except zlib.error:
-            raise CheckpointError(f"{name} in {_name(self.path)} is damaged: its compressed data is invalid") from None
+            raise CheckpointError(f"{self.path}: record {name} is damaged: its compressed data is invalid") from None
 
     def _inflate_capped(self, name: str, offset: int, stored_size: int, max_bytes: int) -> bytes:
         import zlib
@@ -151,7 +151,7 @@ class ZipArchive:
             position += len(chunk)
             out += inflater.decompress(chunk, max_bytes + 1 - len(out))
             if len(out) > max_bytes or inflater.unconsumed_tail:
-                raise CheckpointError(f"{name} in {_name(self.path)} inflates beyond the {max_bytes} byte limit (zip bomb?)")
+                raise CheckpointError(f"{self.path}: record {name} inflates beyond the {max_bytes} byte limit (zip bomb?)")
         return bytes(out)
 
     def _local_data_offset(self, entry: ZipRecord) -> int:
@@ -166,54 +166,130 @@ class ZipArchive:
     # --- central directory ---------------------------------------------------------------
 
     def _read_central_directory(self) -> dict[str, ZipRecord]:
-        tail_start = max(self.base, self.end - EOCD.size - MAX_COMMENT)
-        tail = self._pread(tail_start, self.end - tail_start)
-        at = tail.rfind(b"PK\x05\x06")
-        if at < 0 or at + EOCD.size > len(tail):
-            raise CheckpointError(f"{_name(self.path)} is truncated or damaged: the zip end record is missing")
-        _, _, _, _, count, cd_size, cd_offset, _ = EOCD.unpack_from(tail, at)
-        eocd_position = tail_start + at
-        if 0xFFFF in (count,) or 0xFFFFFFFF in (cd_size, cd_offset):
-            count, cd_size, cd_offset = self._zip64_end(eocd_position)
-        if count > MAX_ENTRIES or cd_size > MAX_CENTRAL_BYTES:
-            raise CheckpointError(f"{_name(self.path)} declares {count} zip records; that is not a checkpoint")
-        if self.base + cd_offset + cd_size > eocd_position + 1:
-            raise CheckpointError(f"{_name(self.path)} is truncated or damaged: the zip directory lies past its end")
-        return self._parse_entries(self._pread(self.base + cd_offset, cd_size), count)
-
-    def _zip64_end(self, eocd_position: int) -> tuple[int, int, int]:
-        locator_at = eocd_position - ZIP64_LOCATOR.size
-        locator = self._pread(locator_at, ZIP64_LOCATOR.size) if locator_at >= self.base else b""
-        if len(locator) != ZIP64_LOCATOR.size or locator[:4] != b"PK\x06\x07":
-            raise CheckpointError(f"{_name(self.path)} is damaged: its zip64 end record is missing")
-        record_offset = ZIP64_LOCATOR.unpack(locator)[2]
-        record = self._pread(self.base + record_offset, ZIP64_EOCD.size)
-        fields = ZIP64_EOCD.unpack(record)
-        if fields[0] != b"PK\x06\x06":
-            raise CheckpointError(f"{_name(self.path)} is damaged: bad zip64 end record")
-        return fields[7], fields[8], fields[9]
-
-    def _parse_entries(self, directory: bytes, count: int) -> dict[str, ZipRecord]:
-        records: dict[str, ZipRecord] = {}
-        position = 0
-        for _ in range(count):
-            if position + CENTRAL.size > len(directory):
-                raise CheckpointError(f"{_name(self.path)} is truncated or damaged: the zip directory is cut short")
-            entry, position = _parse_entry(directory, position)
-            if entry.name in records:
-                self.warnings.append(f"zip record {entry.name!r} appears twice; the first is used")
-                continue
-            if entry.compress_type != STORED:
-                self.warnings.append(f"zip record {entry.name!r} is compressed (torch writes records stored)")
-            records[entry.name] = entry
-        return records
+        directory = read_directory(self._fd, self.path, self.end, self.base)
+        self.warnings.extend(directory.warnings)
+        return directory.records
 
 
-def _parse_entry(directory: bytes, position: int) -> tuple[ZipRecord, int]:
+class ZipDirectory:
+    """What a zip's central directory lists: records by name (the first of duplicates), where
+    the archive starts in the file, and anomalies worth a warning."""
+
+    __slots__ = ("records", "archive_start", "warnings")
+
+    def __init__(self, records: dict[str, ZipRecord], archive_start: int, warnings: list[str]) -> None:
+        self.records = records
+        self.archive_start = archive_start
+        self.warnings = warnings
+
+
+def read_directory(fd: int, path: str, end: int, start: int | None = None) -> ZipDirectory:
+    """The central directory of the zip archive that ends at byte ``end`` of ``fd``.
+
+    ``start`` is where the archive begins when the caller knows it (an archive embedded in a
+    bigger file); None infers it from the end records: offsets in a zip count from the
+    archive's start, and one that starts later than byte 0 sits behind other data (for
+    example the last of several zips back to back). The one parser of zip directories here.
+
+    The last directory read is kept: telling the format (``sniff``) and then reading the
+    archive parse it once. It is keyed by the file's identity, size and modification time.
+    """
+    global _last_directory
+    info = os.fstat(fd)
+    key = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, end)
+    if _last_directory is not None and _last_directory[0] == key \
+            and start in (None, _last_directory[1].archive_start):
+        return _last_directory[1]
+    directory = _parse_directory(fd, path, end, start)
+    _last_directory = (key, directory)
+    return directory
+
+
+_last_directory: tuple[tuple, ZipDirectory] | None = None
+
+
+def _parse_directory(fd: int, path: str, end: int, start: int | None) -> ZipDirectory:
+    floor = 0 if start is None else start
+    eocd_position, count, cd_size, cd_offset, has_locator = _end_record(fd, path, floor, end)
+    directory_end = eocd_position
+    # With the start unknown, the directory's position is counted back from the last end
+    # record, so a zip64 one must be used whenever it is there.
+    if 0xFFFF == count or 0xFFFFFFFF in (cd_size, cd_offset) or (start is None and has_locator):
+        directory_end, count, cd_size, cd_offset = _zip64_end(fd, path, eocd_position, start, end)
+    if count > MAX_ENTRIES or cd_size > MAX_CENTRAL_BYTES:
+        raise CheckpointError(f"{path}: declares {count} zip records; that is not a checkpoint")
+    if start is None:
+        start = directory_end - cd_size - cd_offset
+        if start < 0:
+            raise CheckpointError(f"{path}: is a truncated or damaged zip archive (its directory lies out of range)")
+    if start + cd_offset + cd_size > eocd_position + 1:
+        raise CheckpointError(f"{path}: is truncated or damaged: the zip directory lies past its end")
+    records, warnings = _parse_entries(path, _pread_exact(fd, path, start + cd_offset, cd_size), count)
+    return ZipDirectory(records, start, warnings)
+
+
+def _end_record(fd: int, path: str, floor: int, end: int) -> tuple[int, int, int, int, bool]:
+    """(position, entry count, directory size, directory offset) of the end record, and
+    whether a zip64 locator precedes it."""
+    tail_start = max(floor, end - EOCD.size - MAX_COMMENT)
+    tail = _pread_exact(fd, path, tail_start, end - tail_start)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + EOCD.size > len(tail):
+        raise CheckpointError(f"{path}: is truncated or damaged: the zip end record is missing "
+                              "(the download or copy may be incomplete)")
+    _, _, _, _, count, cd_size, cd_offset, _ = EOCD.unpack_from(tail, at)
+    has_locator = at >= ZIP64_LOCATOR.size and tail[at - ZIP64_LOCATOR.size:at - ZIP64_LOCATOR.size + 4] == b"PK\x06\x07"
+    return tail_start + at, count, cd_size, cd_offset, has_locator
+
+
+def _zip64_end(fd: int, path: str, eocd_position: int, start: int | None,
+               end: int) -> tuple[int, int, int, int]:
+    """(position, entry count, directory size, directory offset) of the zip64 end record.
+
+    Its locator gives its offset from the archive's start; with the start unknown, the record
+    is taken where writers put it, just before the locator."""
+    locator_at = eocd_position - ZIP64_LOCATOR.size
+    locator = os.pread(fd, ZIP64_LOCATOR.size, locator_at) if locator_at >= (start or 0) else b""
+    if len(locator) != ZIP64_LOCATOR.size or locator[:4] != b"PK\x06\x07":
+        raise CheckpointError(f"{path}: is damaged: its zip64 end record is missing")
+    record_at = locator_at - ZIP64_EOCD.size if start is None else start + ZIP64_LOCATOR.unpack(locator)[2]
+    if record_at < 0 or record_at + ZIP64_EOCD.size > end:
+        raise CheckpointError(f"{path}: is damaged: bad zip64 end record")
+    fields = ZIP64_EOCD.unpack(_pread_exact(fd, path, record_at, ZIP64_EOCD.size))
+    if fields[0] != b"PK\x06\x06":
+        raise CheckpointError(f"{path}: is damaged: bad zip64 end record")
+    return record_at, fields[7], fields[8], fields[9]
+
+
+def _parse_entries(path: str, directory: bytes, count: int) -> tuple[dict[str, ZipRecord], list[str]]:
+    records: dict[str, ZipRecord] = {}
+    warnings: list[str] = []
+    position = 0
+    for _ in range(count):
+        if position + CENTRAL.size > len(directory):
+            raise CheckpointError(f"{path}: is truncated or damaged: the zip directory is cut short")
+        entry, position = _parse_entry(path, directory, position)
+        if entry.name in records:
+            warnings.append(f"zip record {entry.name!r} appears twice; the first is used")
+            continue
+        if entry.compress_type != STORED:
+            warnings.append(f"zip record {entry.name!r} is compressed (torch writes records stored)")
+        records[entry.name] = entry
+    return records, warnings
+
+
+def _pread_exact(fd: int, path: str, offset: int, size: int) -> bytes:
+    data = os.pread(fd, size, offset)
+    if len(data) != size:
+        raise CheckpointError(f"{path}: is truncated: short read at byte {offset}")
+    return data
+
+
+def _parse_entry(path: str, directory: bytes, position: int) -> tuple[ZipRecord, int]:
     (signature, _, _, _, method, _, _, _, compressed, size, name_length, extra_length,
      comment_length, _, _, _, header_offset) = CENTRAL.unpack_from(directory, position)
     if signature != b"PK\x01\x02":
-        raise CheckpointError("the zip directory is damaged (bad entry signature)")
+        raise CheckpointError(f"{path}: is damaged: bad zip directory entry signature")
     start = position + CENTRAL.size
     name = directory[start:start + name_length].decode("utf-8", "replace")
     if 0xFFFFFFFF in (size, compressed, header_offset):  # only then does a zip64 block matter
@@ -262,7 +338,7 @@ def local_data_offset(path: str, header_offset: int, name: str, size: int, end: 
         os.close(fd)
     if local_name != name.encode("utf-8"):
         shown = local_name.decode("utf-8", "replace")
-        raise CheckpointError(f"{_name(path)} is damaged: zip record {name!r} is named {shown!r} "
+        raise CheckpointError(f"{path}: is damaged: zip record {name!r} is named {shown!r} "
                               "in its local header")
     return data_offset
 
@@ -271,24 +347,20 @@ def _read_local_header(fd: int, path: str, start: int, name: str, size: int,
                        end: int) -> tuple[bytes, int]:
     """(name in the local header, data offset) of the record whose header is at ``start``."""
     if start + LOCAL.size > end:
-        raise CheckpointError(f"{_name(path)} is truncated or damaged: record {name} starts past the end")
+        raise CheckpointError(f"{path}: is truncated or damaged: record {name} starts past the end")
     expected_length = len(name.encode("utf-8"))
     header = os.pread(fd, min(LOCAL.size + expected_length, end - start), start)
     if len(header) < LOCAL.size or header[:4] != b"PK\x03\x04":
-        raise CheckpointError(f"{_name(path)} is damaged: no local header for {name}")
+        raise CheckpointError(f"{path}: is damaged: no local header for {name}")
     name_length, extra_length = struct.unpack_from("<2H", header, LOCAL.size - 4)
     local_name = header[LOCAL.size:LOCAL.size + name_length]
     if len(local_name) < name_length:
         if start + LOCAL.size + name_length > end:
-            raise CheckpointError(f"{_name(path)} is truncated: record {name} runs past the end")
+            raise CheckpointError(f"{path}: is truncated: record {name} runs past the end")
         local_name = os.pread(fd, name_length, start + LOCAL.size)
         if len(local_name) != name_length:
-            raise CheckpointError(f"{_name(path)} is truncated: short read at byte {start}")
+            raise CheckpointError(f"{path}: is truncated: short read at byte {start}")
     data_offset = start + LOCAL.size + name_length + extra_length
     if data_offset + size > end:
-        raise CheckpointError(f"{_name(path)} is truncated: record {name} runs past the end")
+        raise CheckpointError(f"{path}: is truncated: record {name} runs past the end")
     return local_name, data_offset
-
-
-def _name(path: str) -> str:
-    return os.path.basename(path) or path

@@ -86,9 +86,9 @@ def test_version_and_usage_errors():
 
 def test_default_starts_the_gui_with_files(monkeypatch):
     calls = []
-    fake = types.ModuleType("inspector.gui.app")
+    fake = types.ModuleType("inspector.gui.window.app")
     fake.run = lambda files, demo=False, screenshot=None: calls.append((files, demo, screenshot)) or 0
-    monkeypatch.setitem(sys.modules, "inspector.gui.app", fake)
+    monkeypatch.setitem(sys.modules, "inspector.gui.window.app", fake)
     assert cli.main(["a.pt", "b.safetensors", "--screenshot", "out.png"]) == 0
     assert cli.main(["--demo"]) == 0
     assert calls == [(["a.pt", "b.safetensors"], False, "out.png"), ([], True, None)]
@@ -152,3 +152,62 @@ def test_json_lists_one_tensor_per_line_whatever_the_keys(tmp_path):
     assert [entry["path"] for entry in json.loads(result.stdout)["tensors"]] == [[key] for key in keys]
     tensor_lines = [line for line in result.stdout.splitlines() if line.startswith('  {"path": ')]
     assert [json.loads(line.rstrip(","))["shape"] for line in tensor_lines] == [[1], [2], [3], [4]]
+
+
+def test_info_text_prints_tuples_and_short_lists_on_one_line(tmp_path):
+    path = tmp_path / "opt.pt"
+    model = torch.nn.Linear(3, 2)
+    optimizer = torch.optim.Adam(model.parameters(), betas=(0.8, 0.99))
+    torch.save({"optimizer": optimizer.state_dict(), "milestones": [30, 60, 90]}, path)
+    lines = inspector("info", str(path)).stdout.splitlines()
+    assert "      betas = (0.8, 0.99)" in lines and "milestones = [30, 60, 90]" in lines
+    assert "      params = [0, 1]" in lines
+
+
+def test_info_stats_ends_with_a_summary_of_nan_inf_and_zero_tensors(tmp_path):
+    path = tmp_path / "bad.pt"
+    weight = torch.randn(4, 5)
+    weight.view(-1)[:3] = float("nan")
+    weight.view(-1)[3:5] = float("inf")
+    torch.save({"net.weight": weight, "net.bias": torch.zeros(4), "ok": torch.ones(2)}, path)
+    last = inspector("info", "--stats", str(path)).stdout.splitlines()[-1]
+    assert last == ("summary: NaN in 1 tensor: net.weight (3); Inf in 1 tensor: net.weight (2); "
+                    "all zeros in 1 tensor: net.bias")
+
+
+def test_info_lists_every_shard_in_order(tmp_path):
+    import json
+
+    from safetensors.torch import save_file
+
+    folder = tmp_path / "sharded"
+    folder.mkdir()
+    names = [f"model-{index:05d}-of-00012.safetensors" for index in (10, 2, 12, 1, 11, 3)]
+    weight_map = {}
+    for position, name in enumerate(names):
+        save_file({f"layer{position}.weight": torch.ones(2)}, folder / name)
+        weight_map[f"layer{position}.weight"] = name
+    (folder / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
+    lines = inspector("info", str(folder)).stdout.splitlines()
+    expected = sorted(names, key=lambda name: int(name.split("-")[1]))
+    assert f"shards (6): {', '.join(expected)}" in lines
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04" + bytes(40), b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a\": 1}"])
+def test_every_error_line_names_the_full_path(tmp_path, monkeypatch, content):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "model.pt").write_bytes(content)
+    monkeypatch.chdir(tmp_path)
+    result = subprocess.run([sys.executable, "-m", "inspector", "info", "sub/model.pt"], capture_output=True,
+                            text=True, timeout=60, env={**__import__("os").environ, "PYTHONPATH": _source_root()})
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"inspector: error: {tmp_path / 'sub' / 'model.pt'}: "), result.stderr
+    assert result.stderr.count("model.pt") == 1
+
+
+def _source_root() -> str:
+    import os
+
+    import inspector as package
+
+    return os.path.dirname(os.path.dirname(package.__file__))

@@ -149,3 +149,53 @@ def test_not_a_zip(tmp_path):
     path.write_bytes(os.urandom(1000))
     with pytest.raises(CheckpointError):
         ZipArchive(str(path))
+
+
+def _directory(path: str, start: int | None = None):
+    from inspector.core.zipreader import read_directory
+
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return read_directory(fd, path, os.fstat(fd).st_size, start)
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("force_zip64", [False, True])
+def test_a_zip_behind_other_data_is_found_from_its_end(tmp_path, force_zip64):
+    inner = tmp_path / "inner.zip"
+    with zipfile.ZipFile(inner, "w") as archive:
+        for name, data in RECORDS.items():
+            with archive.open(name, "w", force_zip64=force_zip64) as record:
+                record.write(data)
+    prefix = os.urandom(1000)
+    outer = tmp_path / "outer.bin"
+    outer.write_bytes(prefix + inner.read_bytes())
+    found = _directory(str(outer))
+    assert found.archive_start == len(prefix) and list(found.records) == list(RECORDS)
+    with ZipArchive(str(outer), len(prefix)) as archive:
+        for name, data in RECORDS.items():
+            assert archive.read(name, 1 << 20) == data
+            assert archive.record(name)[0] == len(prefix) + _oracle_offsets(str(inner))[name]
+
+
+def test_sniff_and_the_reader_parse_a_directory_once_but_see_a_changed_file(tmp_path):
+    from inspector.core.sniff import sniff
+
+    path = _write(tmp_path / "a.zip", {"arch/data.pkl": b"\x80\x02}q\x00.", "arch/version": b"3\n"})
+    assert sniff(path) == "torch-zip"
+    first = _directory(path)
+    assert _directory(path, 0) is first  # the reader reuses what sniff parsed
+    _write(tmp_path / "a.zip", {"arch/data.pkl": b"\x80\x02}q\x00.", "arch/version": b"3\n", "arch/extra": b"x"})
+    os.utime(path, ns=(0, 0))  # a new modification time even on coarse clocks
+    assert list(_directory(path).records) == ["arch/data.pkl", "arch/version", "arch/extra"]
+
+
+def test_error_lines_name_the_full_path(tmp_path):
+    path = tmp_path / "deep" / "folder" / "cut.pt"
+    path.parent.mkdir(parents=True)
+    data = open(_write(tmp_path / "whole.zip"), "rb").read()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError) as caught:
+        ZipArchive(str(path))
+    assert str(caught.value).startswith(f"{path}: ")

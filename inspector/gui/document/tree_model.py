@@ -1,0 +1,263 @@
+"""The checkpoint tree as a Qt item model over the core's display nodes.
+
+Indexes carry the node objects themselves (never ints). While a file loads, or when it
+failed, the model holds a single status row instead of a tree ("Loading…", the error text).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+
+from inspector.core.text_tree import one_line_items
+from inspector.gui.window import theme
+from inspector.gui.formatting import human_size, shape_text, thousands, type_name, value_text
+
+CONTAINER_KINDS = {"root", "dict", "list", "module", "object"}
+
+
+@dataclass(eq=False)
+class StatusRow:
+    """The one row shown instead of a tree: kind is "loading", "error" or "cancelled"."""
+
+    kind: str
+    text: str
+
+
+class CheckpointTreeModel(QAbstractItemModel):
+    NAME, SHAPE, TYPE, NUMEL, SIZE, ROLE = range(6)
+    HEADERS = ("Name", "Shape / value", "Type", "Numel", "Size", "Role")
+    NodeRole = Qt.ItemDataRole.UserRole + 1
+    SortRole = Qt.ItemDataRole.UserRole + 2
+    StatusRole = Qt.ItemDataRole.UserRole + 3
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._root: Any = None
+        self._status: StatusRow | None = None
+
+    # --- content -------------------------------------------------------------------------
+    @property
+    def root(self) -> Any:
+        return self._root
+
+    @property
+    def status(self) -> StatusRow | None:
+        return self._status
+
+    def set_root(self, root: Any) -> None:
+        self.beginResetModel()
+        self._root, self._status = root, None
+        self.endResetModel()
+
+    def set_status(self, kind: str, text: str) -> None:
+        if self._status is not None and self._status.kind == kind:
+            self._status.text = text  # e.g. progress: update in place, keep the view's state
+            index = self.index(0, self.NAME)
+            self.dataChanged.emit(index, index)
+            return
+        self.beginResetModel()
+        self._root, self._status = None, StatusRow(kind, text)
+        self.endResetModel()
+
+    def node(self, index: QModelIndex) -> Any:
+        """The core node at ``index`` (None for the status row or an invalid index)."""
+        if not index.isValid():
+            return None
+        item = index.internalPointer()
+        return None if isinstance(item, StatusRow) else item
+
+    def index_of(self, node: Any, column: int = 0) -> QModelIndex:
+        if node is None or node is self._root or self._root is None:
+            return QModelIndex()
+        return self.createIndex(node.row, column, node)
+
+    # --- QAbstractItemModel ----------------------------------------------------------------
+    def index(self, row: int, column: int, parent: QModelIndex = QModelIndex()) -> QModelIndex:
+        if not self.hasIndex(row, column, parent):
+            return QModelIndex()
+        if self._status is not None:
+            return self.createIndex(row, column, self._status)
+        owner = self._root if not parent.isValid() else parent.internalPointer()
+        return self.createIndex(row, column, owner.children[row])
+
+    def parent(self, index: QModelIndex | QPersistentModelIndex | None = None) -> Any:
+        if index is None:
+            return super().parent()  # QObject.parent()
+        if not index.isValid():
+            return QModelIndex()
+        item = index.internalPointer()
+        if isinstance(item, StatusRow) or item.parent is None or item.parent is self._root:
+            return QModelIndex()
+        return self.createIndex(item.parent.row, 0, item.parent)
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        if not parent.isValid():
+            if self._status is not None:
+                return 1
+            return len(self._root.children) if self._root is not None else 0
+        if parent.column() != 0:
+            return 0
+        item = parent.internalPointer()
+        return 0 if isinstance(item, StatusRow) else len(item.children)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return len(self.HEADERS)
+
+    def hasChildren(self, parent: QModelIndex = QModelIndex()) -> bool:
+        return self.rowCount(parent) > 0
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.TextAlignmentRole:
+            return _alignment(section)
+        return None
+
+    def flags(self, index: QModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        item = index.internalPointer()
+        if isinstance(item, StatusRow):
+            return _status_data(item, index.column(), role)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return display_text(item, index.column())
+        if role == self.NodeRole:
+            return item
+        if role == self.SortRole:
+            return _sort_value(item, index.column())
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return full_text(item, index.column())
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _alignment(index.column())
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return _foreground(item, index.column())
+        return None
+
+
+def display_text(node: Any, column: int) -> str:
+    """The text a column shows for a node (also used by tests and copy actions)."""
+    kind = node.kind
+    if column == CheckpointTreeModel.NAME:
+        return str(node.name)
+    if kind == "tensor":
+        return _tensor_text(node, column)
+    if kind in ("value", "truncated"):
+        return _value_node_text(node, column)
+    return _container_text(node, column)
+
+
+def _tensor_text(node: Any, column: int) -> str:
+    tensor = node.tensor
+    if column == CheckpointTreeModel.SHAPE:
+        return shape_text(tensor.shape)
+    if column == CheckpointTreeModel.TYPE:
+        return tensor.dtype
+    if column == CheckpointTreeModel.NUMEL:
+        return thousands(tensor.numel)
+    if column == CheckpointTreeModel.SIZE:
+        return _safe_size(tensor)
+    return tensor.role
+
+
+def _safe_size(tensor: Any) -> str:
+    try:
+        return human_size(tensor.nbytes)
+    except KeyError:  # a dtype torch does not have: the tree still shows the tensor
+        return "?"
+
+
+def _value_node_text(node: Any, column: int) -> str:
+    if column == CheckpointTreeModel.SHAPE:
+        if node.kind == "truncated":
+            return f"(cut short: {getattr(node.value, 'reason', node.value)})"
+        return value_text(node.value)
+    if column == CheckpointTreeModel.TYPE:
+        return "" if node.kind == "truncated" else type_name(node.value)
+    return ""
+
+
+def _container_text(node: Any, column: int) -> str:
+    if column == CheckpointTreeModel.SHAPE:
+        inline = one_line_items(node)
+        if inline is not None:
+            return inline
+        if node.tensor_count:
+            return f"{thousands(node.tensor_count)} tensor{'s' if node.tensor_count != 1 else ''}"
+        count = len(node.children)
+        return f"{count} item{'s' if count != 1 else ''}"
+    if column == CheckpointTreeModel.TYPE:
+        return short_class_name(node.class_name) or node.kind
+    if column == CheckpointTreeModel.NUMEL:
+        return thousands(node.numel_total) if node.tensor_count else ""
+    if column == CheckpointTreeModel.SIZE:
+        return human_size(node.nbytes_total) if node.tensor_count else ""
+    return ""
+
+
+def _sort_value(node: Any, column: int) -> Any:
+    if column == CheckpointTreeModel.NUMEL:
+        return node.tensor.numel if node.kind == "tensor" else node.numel_total
+    if column == CheckpointTreeModel.SIZE:
+        if node.kind == "tensor":
+            try:
+                return node.tensor.nbytes
+            except KeyError:
+                return -1
+        return node.nbytes_total
+    if column == CheckpointTreeModel.NAME:
+        return node.row  # the tree is already in natural order
+    return display_text(node, column)
+
+
+def short_class_name(class_name: str) -> str:
+    """``torch.nn.modules.conv.Conv2d`` -> ``Conv2d`` (the tooltip has the full name)."""
+    return class_name.rpartition(".")[2]
+
+
+def full_text(node: Any, column: int) -> str | None:
+    """What a cell's tooltip says: the whole key, class name or value the column may cut."""
+    if column == CheckpointTreeModel.NAME:
+        return node.key or ".".join(str(part) for part in node.path) or None
+    if column == CheckpointTreeModel.TYPE and node.class_name:
+        return node.class_name
+    if node.kind == "value" and column == CheckpointTreeModel.SHAPE:
+        return value_text(node.value, limit=2000)
+    return None
+
+
+def _alignment(column: int) -> int:
+    if column in (CheckpointTreeModel.NUMEL, CheckpointTreeModel.SIZE):
+        return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+
+
+def _foreground(node: Any, column: int) -> Any:
+    if node.kind in CONTAINER_KINDS and column != CheckpointTreeModel.NAME:
+        return theme.dim_text_color()
+    if node.kind == "truncated":
+        return theme.warning_text_color()
+    return None
+
+
+def _status_data(row: StatusRow, column: int, role: int) -> Any:
+    if role == CheckpointTreeModel.StatusRole:
+        return row.kind
+    if column != CheckpointTreeModel.NAME:
+        return None
+    if role == Qt.ItemDataRole.DisplayRole:
+        return row.text
+    if role == Qt.ItemDataRole.ToolTipRole:
+        return row.text
+    if role == Qt.ItemDataRole.ForegroundRole:
+        return theme.error_text_color() if row.kind == "error" else theme.dim_text_color()
+    if role == Qt.ItemDataRole.DecorationRole:
+        return theme.status_icon(row.kind)
+    return None

@@ -1,0 +1,252 @@
+"""One row per tensor in depth order (std, L2 norm or max |x|), named on the axis: is this
+checkpoint healthy?
+
+The numbers and flags come from ``core.layer_metrics``: a red star marks a tensor holding
+NaN or Inf, a red cross a weight of all zeros, orange a tensor far above the median of its
+own kind. Linear scale draws bars from zero; log scale draws points (a bar from an arbitrary
+floor would mean nothing). Hovering names the tensor; clicking emits ``tensorActivated``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QPoint, QPointF, Signal
+from PySide6.QtGui import QCursor, QFontMetrics
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QToolTip, QVBoxLayout, QWidget
+
+from inspector.core.layer_metrics import EXPLODING_FACTOR, METRICS, LayerMetrics, LayerRow, is_weight_kind
+from inspector.gui.panels.layer_legend import legend_html, summary_text
+from inspector.gui.panels.name_axis import NameAxis
+from inspector.gui.panels.plot_style import (
+    CAUTION_COLOR, WARNING_COLOR, SpacedAxis, accent_color, shrinkable_label, style_plot,
+)
+
+METRIC_TITLES = {"std": "std", "l2_norm": "L2 norm", "max_abs": "max |x|"}
+SCOPES = ("weights (≥ 2-D)", "all tensors")
+NAME_AXIS_SHARE = 0.4  # of the chart's width, at most, for the names
+BAR_HEIGHT = 0.7
+
+
+class LayerChart(QWidget):
+    tensorActivated = Signal(object)  # the tree node of the clicked row
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._metrics = LayerMetrics()
+        self._shown: list[int] = []  # indices into the metrics' rows, top to bottom
+        self.metric_box = QComboBox()
+        self.metric_box.addItems([METRIC_TITLES[key] for key in METRICS])
+        self.scope_box = QComboBox()
+        self.scope_box.addItems(SCOPES)
+        self.log_box = QCheckBox("log scale")
+        self.log_box.setChecked(True)
+        self.summary = QLabel(wordWrap=True)
+        self.summary.setMinimumWidth(0)
+        self.legend = QLabel(wordWrap=True)
+        self.legend.setMinimumWidth(0)
+        self.hover = shrinkable_label()
+        self.name_axis = NameAxis("left")
+        self.plot = pg.PlotWidget(axisItems={"left": self.name_axis, "bottom": SpacedAxis("bottom")})
+        self._build_plot_items()
+        self._build_layout()
+        style_plot(self.plot, self)
+        self._connect()
+
+    # -- interface ---------------------------------------------------------------------
+    def set_metrics(self, metrics: LayerMetrics) -> None:
+        self._metrics = metrics
+        self._redraw()
+
+    def clear(self, message: str = "") -> None:
+        """Empty the chart and say why; the user's metric, scope and scale stay as chosen."""
+        self.set_metrics(LayerMetrics())
+        self.summary.setText(message)
+
+    def metric_key(self) -> str:
+        return METRICS[self.metric_box.currentIndex()]
+
+    def set_all_tensors(self, all_tensors: bool) -> None:
+        self.scope_box.setCurrentIndex(1 if all_tensors else 0)
+
+    def shown_rows(self) -> list[LayerRow]:
+        return [self._metrics.rows[index] for index in self._shown]
+
+    def values(self) -> np.ndarray:
+        """The current metric of every charted tensor, top to bottom (NaN where undefined)."""
+        key = self.metric_key()
+        return np.asarray([_number(getattr(row, key)) for row in self.shown_rows()], dtype=np.float64)
+
+    def names(self) -> list[str]:
+        return [row.name for row in self.shown_rows()]
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            style_plot(self.plot, self)
+            self._redraw()
+        super().changeEvent(event)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_name_axis()
+
+    # -- drawing -----------------------------------------------------------------------
+    def _build_plot_items(self) -> None:
+        self.plot.setMenuEnabled(False)
+        self.plot.getPlotItem().hideButtons()
+        self.plot.getPlotItem().invertY(True)  # depth order reads top to bottom, like the tree
+        self.plot.getPlotItem().setMouseEnabled(x=False, y=True)
+        self.bars = pg.BarGraphItem(x0=[], y=[], width=[], height=BAR_HEIGHT)
+        self.points = pg.PlotDataItem([], [], pen=None, symbol="o", symbolSize=7)
+        self.dead_marks = pg.PlotDataItem([], [], pen=None, symbol="x", symbolSize=11,
+                                          symbolPen=pg.mkPen(WARNING_COLOR, width=2), symbolBrush=WARNING_COLOR)
+        self.bad_value_marks = pg.PlotDataItem([], [], pen=None, symbol="star", symbolSize=13,
+                                               symbolPen=pg.mkPen(WARNING_COLOR), symbolBrush=WARNING_COLOR)
+        for item in (self.bars, self.points, self.dead_marks, self.bad_value_marks):
+            self.plot.addItem(item)
+
+    def _redraw(self) -> None:
+        self._shown = self._choose_rows()
+        rows = self.shown_rows()
+        values = self.values()
+        positions = np.arange(len(rows), dtype=np.float64)
+        log = self.log_box.isChecked()
+        self.plot.setLogMode(x=log, y=False)
+        brushes = [pg.mkBrush(self._row_color(row)) for row in rows]
+        self._draw_values(positions, values, brushes, log)
+        self._draw_marks(rows, positions, values, log)
+        self.name_axis.set_names(self.names(), self._name_width())
+        title = METRIC_TITLES[self.metric_key()]
+        self.plot.setLabel("bottom", f"{title} (log scale)" if log else title)
+        self.summary.setText(summary_text(self._metrics, len(rows), self._weights_only()))
+        self.legend.setText(legend_html(self, EXPLODING_FACTOR))
+        self.hover.setText("")
+        self.plot.autoRange()
+
+    def _choose_rows(self) -> list[int]:
+        rows = self._metrics.rows
+        if self._weights_only():
+            return [index for index, row in enumerate(rows) if is_weight_kind(row.kind)]
+        return list(range(len(rows)))
+
+    def _weights_only(self) -> bool:
+        """The weights scope, unless there are no weights here (then every tensor is charted)."""
+        return self.scope_box.currentIndex() == 0 and any(is_weight_kind(row.kind) for row in self._metrics.rows)
+
+    def _draw_values(self, positions: np.ndarray, values: np.ndarray, brushes: list, log: bool) -> None:
+        drawable = np.isfinite(values) & ((values > 0) if log else True)
+        if log:
+            self.bars.setOpts(x0=[], y=[], width=[], height=BAR_HEIGHT)
+            self.points.setData(values[drawable], positions[drawable], symbolBrush=[b for b, d in zip(brushes, drawable) if d],
+                                symbolPen=None)
+        else:
+            self.points.setData([], [])
+            self.bars.setOpts(x0=np.zeros(int(drawable.sum())), y=positions[drawable], width=values[drawable],
+                              height=BAR_HEIGHT, brushes=[b for b, d in zip(brushes, drawable) if d], pen=pg.mkPen(None))
+
+    def _draw_marks(self, rows: list[LayerRow], positions: np.ndarray, values: np.ndarray, log: bool) -> None:
+        """Crosses at zero (or the left edge in log scale) for dead weights; stars at the value
+        (or zero) for tensors holding NaN or Inf."""
+        positive = values[np.isfinite(values) & (values > 0)]
+        floor = float(positive.min()) / 10 if positive.size else 1e-3
+        base = floor if log else 0.0
+        dead = [i for i, row in enumerate(rows) if "dead" in row.flags]
+        bad = [i for i, row in enumerate(rows) if {"nan", "inf"} & set(row.flags)]
+        at = [values[i] if np.isfinite(values[i]) and (values[i] > 0 or not log) else base for i in bad]
+        self.dead_marks.setData(np.full(len(dead), base), positions[dead])
+        self.bad_value_marks.setData(np.asarray(at, dtype=np.float64), positions[bad])
+
+    def _row_color(self, row: LayerRow) -> Any:
+        if "nan" in row.flags or "inf" in row.flags or "dead" in row.flags:
+            return WARNING_COLOR
+        return CAUTION_COLOR if "exploding" in row.flags else accent_color(self)
+
+    def _name_width(self) -> int:
+        metrics = QFontMetrics(self.font())
+        widest = max((metrics.horizontalAdvance(name) for name in self.names()), default=40)
+        return int(min(widest, max(self.width(), 200) * NAME_AXIS_SHARE))
+
+    def _fit_name_axis(self) -> None:
+        self.name_axis.set_names(self.names(), self._name_width())
+
+    def _build_layout(self) -> None:
+        controls = QHBoxLayout()
+        for widget in (self.metric_box, self.scope_box, self.log_box):
+            controls.addWidget(widget)
+        controls.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 4, 0, 0)
+        layout.addLayout(controls)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.legend)
+        layout.addWidget(self.hover)
+
+    def _connect(self) -> None:
+        self.metric_box.currentIndexChanged.connect(self._on_metric_box_changed)
+        self.scope_box.currentIndexChanged.connect(self._on_scope_box_changed)
+        self.log_box.toggled.connect(self._on_log_box_toggled)
+        self.plot.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
+        self.plot.scene().sigMouseClicked.connect(self._on_scene_mouse_clicked)
+
+    # -- pointer -----------------------------------------------------------------------
+    def row_at(self, position: QPointF) -> int | None:
+        """The charted row under a scene position (index into ``shown_rows()``)."""
+        if not self._shown or not self.plot.getPlotItem().vb.sceneBoundingRect().contains(position):
+            return None
+        y = self.plot.getPlotItem().vb.mapSceneToView(position).y()
+        index = int(round(y))
+        return index if 0 <= index < len(self._shown) and abs(y - index) <= 0.5 else None
+
+    def hover_text(self, index: int) -> str:
+        row = self.shown_rows()[index]
+        value = getattr(row, self.metric_key())
+        shown = "–" if value is None else f"{value:.6g}"
+        parts = [f"#{index} {row.name}", row.kind, f"{self.metric_box.currentText()} = {shown}"]
+        if row.nan or row.inf:
+            parts.append(f"{row.nan:,} NaN, {row.inf:,} Inf")
+        if "dead" in row.flags:
+            parts.append("all zeros")
+        if "exploding" in row.flags:
+            parts.append(f"RMS over {EXPLODING_FACTOR:g}× the median of its kind")
+        return " · ".join(parts)
+
+    def _on_metric_box_changed(self, _index: int) -> None:
+        self._redraw()
+
+    def _on_scope_box_changed(self, _index: int) -> None:
+        self._redraw()
+
+    def _on_log_box_toggled(self, _checked: bool) -> None:
+        self._redraw()
+
+    def _on_scene_mouse_moved(self, position: QPointF) -> None:
+        index = self.row_at(position)
+        if index is None:
+            self.hover.setText("")
+            QToolTip.hideText()
+            return
+        text = self.hover_text(index)
+        self.hover.setText(text)
+        self.hover.setToolTip(text)
+        self._show_tooltip_inside_window(text)
+
+    def _show_tooltip_inside_window(self, text: str) -> None:
+        """At the pointer, moved left as far as needed to end inside the window."""
+        window = self.window()
+        right = window.mapToGlobal(QPoint(window.width(), 0)).x()
+        width = QFontMetrics(QToolTip.font()).horizontalAdvance(text) + 24
+        point = QCursor.pos()
+        QToolTip.showText(QPoint(max(min(point.x() + 12, right - width), window.mapToGlobal(QPoint(0, 0)).x()),
+                                 point.y() + 16), text, self.plot)
+
+    def _on_scene_mouse_clicked(self, event: Any) -> None:
+        index = self.row_at(event.scenePos())
+        if index is not None:
+            self.tensorActivated.emit(self.shown_rows()[index].node)
+
+
+def _number(value: float | None) -> float:
+    return float("nan") if value is None else float(value)

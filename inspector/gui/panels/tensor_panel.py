@@ -1,0 +1,329 @@
+"""The panel beside the tree: what the selected row holds.
+
+A tensor gets its exact statistics, a histogram, a heatmap and a page of its values; a 0-d
+tensor (Adam's ``step``) its value; a module or any container with tensors a per-layer chart,
+a combined histogram and its entries; a dict or list without tensors its entries; a plain
+value its full text. A selection change updates the header at once and starts the background
+jobs after a short debounce, so arrowing through the tree does not queue a job per row; each
+kind of result has its own runner where the newest job wins. ``plotsFinished`` fires once
+everything for the current node is drawn.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QPlainTextEdit, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
+
+from inspector.core import histogram, layer_metrics, slices, stats
+from inspector.core.layer_metrics import GroupData
+from inspector.gui.formatting import value_text
+from inspector.gui.panels.entries_table import EntriesTable
+from inspector.gui.panels.heatmap_view import HeatmapView
+from inspector.gui.panels.histogram_plot import HistogramPlot
+from inspector.gui.panels.layer_chart import LayerChart
+from inspector.gui.panels.node_header import NodeHeader, group_details, tensor_details
+from inspector.gui.panels.stats_view import StatsView
+from inspector.gui.panels.values_preview import ValuesPreview, python_value
+from inspector.gui.workers.plot_runner import PlotRunner
+
+DEBOUNCE_MS = 70
+MAX_VALUE_TEXT = 20_000  # characters of a value's repr shown
+MIN_WIDTH = 300  # fixed, so what is shown never pushes the splitter the user placed
+RUNNERS = ("stats", "histogram", "heatmap", "values", "group")
+QUICK_RUNNERS = ("heatmap", "values")  # small reads: no progress bar of their own
+
+
+class TensorPanel(QWidget):
+    plotsFinished = Signal()
+    tensorActivated = Signal(object)  # a node picked in the per-layer chart or an entries table
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._node: Any = None
+        self._group: GroupData | None = None
+        self._stats: Any = None  # the selected tensor's TensorStats, once computed
+        self._pending: set[PlotRunner] = set()
+        self._runners = {name: self._make_runner(name) for name in RUNNERS}
+        self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
+        self._debounce.timeout.connect(self._on_debounce_timeout)
+        self._build_widgets()
+        self._connect_widgets()
+        self.setMinimumWidth(MIN_WIDTH)
+        self.show_node(None)
+
+    # -- interface ---------------------------------------------------------------------
+    def show_node(self, node: Any) -> None:
+        """Show ``node`` (a tree Node or None); its plots are computed in the background."""
+        self._cancel_all()
+        self._node, self._group, self._stats = node, None, None
+        tensor = getattr(node, "tensor", None)
+        if node is None:
+            self._show_text_page(None, "", "Select a tensor or a module to see its values.")
+        elif tensor is not None and len(tensor.shape) == 0:
+            self._show_text_page(node, tensor_details(tensor), "reading…")
+        elif tensor is not None:
+            self._show_tensor_page(node, tensor)
+        elif getattr(node, "tensor_count", 0):
+            self._show_group_page(node)
+        elif node.kind in ("value", "truncated"):
+            self._show_text_page(node, _value_details(node), _value_text(node))
+        else:
+            self._show_entries_page(node)
+        self._debounce.start()
+
+    def is_busy(self) -> bool:
+        return self._debounce.isActive() or any(r.is_busy() for r in self._runners.values())
+
+    def shutdown(self) -> None:
+        """Stop every background job and wait for the worker threads to let go."""
+        self._debounce.stop()
+        self._pending.clear()
+        self.header.stop_progress()
+        for runner in self._runners.values():
+            runner.shutdown()
+
+    def runner(self, name: str) -> PlotRunner:
+        return self._runners[name]
+
+    # -- pages -------------------------------------------------------------------------
+    def _show_tensor_page(self, node: Any, tensor: Any) -> None:
+        self.header.show_node(node, tensor_details(tensor))
+        self.stats_view.clear(tensor.numel)
+        self.histogram.set_message("computing…")
+        self.heatmap.configure(tensor.shape, tensor.is_contiguous())
+        self.values.clear("reading…")
+        self.tensor_tabs.setTabEnabled(1, len(tensor.shape) >= 2)
+        self.pages.setCurrentWidget(self.tensor_page)
+
+    def _show_group_page(self, node: Any) -> None:
+        self.header.show_node(node, group_details(node))
+        self.layer_chart.clear("computing…")
+        self.group_histogram.set_message("computing…")
+        self.group_entries.set_node(node)
+        self.pages.setCurrentWidget(self.group_page)
+
+    def _show_entries_page(self, node: Any) -> None:
+        self.header.show_node(node, f"{_value_details(node)}  ·  {len(node.children):,} entries, no tensors")
+        self.entries.set_node(node)
+        self.pages.setCurrentWidget(self.entries_page)
+
+    def _show_text_page(self, node: Any, details: str, text: str) -> None:
+        self.header.show_node(node, details)
+        self.text_view.setPlainText(text)
+        self.pages.setCurrentWidget(self.text_page)
+
+    # -- jobs --------------------------------------------------------------------------
+    def _on_debounce_timeout(self) -> None:
+        tensor = getattr(self._node, "tensor", None)
+        if tensor is not None and len(tensor.shape) == 0:
+            self._start_scalar_job(tensor)
+        elif self.pages.currentWidget() is self.tensor_page and tensor is not None:
+            self._start_tensor_jobs(tensor)
+        elif self.pages.currentWidget() is self.group_page:
+            node, bins = self._node, self.group_histogram.bins()
+            self._submit("group", lambda: layer_metrics.group_job(node, bins))
+        self._finish_if_idle()
+
+    def _start_scalar_job(self, tensor: Any) -> None:
+        if tensor.storage is None:
+            self.text_view.setPlainText("no value stored")
+            return
+        request = slices.SliceRequest()
+        self._submit("values", lambda: slices.preview_job(tensor, request))
+
+    def _start_tensor_jobs(self, tensor: Any) -> None:
+        if tensor.storage is None or tensor.numel == 0:
+            message = "no values stored" if tensor.storage is None else "empty tensor"
+            self.histogram.set_message(message)
+            self.values.clear(message)
+            return
+        self._submit("stats", lambda: stats.tensor_stats_job(tensor))
+        self._submit_values(0)
+        if len(tensor.shape) >= 2:
+            self._submit_heatmap()
+        # the histogram follows the stats: they give it its range
+
+    def _submit_histogram(self) -> None:
+        tensor, bins, known = self._node.tensor, self.histogram.bins(), self._stats
+        self.histogram.set_message("computing…")
+        self._submit("histogram", lambda: histogram.histogram_job(tensor, bins, stats=known))
+
+    def _submit_heatmap(self) -> None:
+        tensor, request = self._node.tensor, self.heatmap.request()
+        self._submit("heatmap", lambda: slices.heatmap_job(tensor, request))
+
+    def _submit_values(self, first_row: int) -> None:
+        tensor, request = self._node.tensor, self.heatmap.request()
+        self._submit("values", lambda: slices.preview_job(tensor, request, first_row))
+
+    def _submit(self, name: str, job_factory: Callable[[], Any]) -> None:
+        runner = self._runners[name]
+        if not self._pending:
+            self.header.start_progress()
+        self._pending.add(runner)
+        runner.submit(job_factory)
+
+    def _cancel_all(self) -> None:
+        self._debounce.stop()
+        self._pending.clear()
+        for runner in self._runners.values():
+            runner.cancel()
+        self.header.stop_progress()
+
+    def _finish_if_idle(self) -> None:
+        if not self._pending and not self._debounce.isActive():
+            self.header.stop_progress()
+            self.plotsFinished.emit()
+
+    # -- results -----------------------------------------------------------------------
+    def _make_runner(self, name: str) -> PlotRunner:
+        runner = PlotRunner(self)
+        runner.finished.connect(lambda result, kind=name: self._on_runner_finished(kind, result))
+        runner.failed.connect(lambda message, kind=name: self._on_runner_failed(kind, message))
+        if name not in QUICK_RUNNERS:
+            runner.progressed.connect(lambda report: self.header.show_progress(report.fraction))
+        runner.settled.connect(lambda r=runner: self._on_runner_settled(r))
+        return runner
+
+    def _on_runner_finished(self, kind: str, result: Any) -> None:
+        if kind == "stats":
+            self._stats = result
+            self.stats_view.set_stats(result, self._node.tensor.numel)
+            self._submit_histogram()
+        elif kind == "histogram":
+            self.histogram.set_histogram(result)
+        elif kind == "heatmap":
+            self.heatmap.set_slice(result)
+        elif kind == "values":
+            self._show_values(result)
+        elif isinstance(result, GroupData):
+            self._show_group(result)
+        else:
+            self.group_histogram.set_histogram(result)
+
+    def _on_runner_failed(self, kind: str, message: str) -> None:
+        if kind == "heatmap":
+            self.heatmap.clear(message)
+        elif kind == "values":
+            self.values.clear(message)
+            if self.pages.currentWidget() is self.text_page:
+                self.text_view.setPlainText(message)
+        elif kind == "group":
+            self.layer_chart.clear(message)
+            self.group_histogram.set_message(message)
+        else:
+            self.histogram.set_message(message)
+
+    def _on_runner_settled(self, runner: PlotRunner) -> None:
+        self._pending.discard(runner)
+        self._finish_if_idle()
+
+    def _show_group(self, group: GroupData) -> None:
+        self._group = group
+        self.layer_chart.set_metrics(group.layers)
+        self.group_histogram.set_histogram(group.histogram)
+        if not group.entries:
+            self.layer_chart.clear("no floating-point tensors below")
+            self.group_histogram.set_message("no floating-point tensors below")
+        shown_bins = len(group.histogram.counts) if group.histogram is not None else None
+        if shown_bins not in (None, self.group_histogram.bins()):  # bins changed while computing
+            self._on_group_histogram_bins_changed(self.group_histogram.bins())
+
+    def _show_values(self, page: slices.PreviewData) -> None:
+        shape = self._node.tensor.shape
+        if not shape:  # a 0-d tensor: its value, exactly
+            value = python_value(page.values.reshape(-1)[0])
+            self.text_view.setPlainText(repr(value))
+            return
+        where = _slice_label(self.heatmap.request(), shape)
+        self.values.set_preview(page, where, "value" if len(shape) < 2 else None)
+
+    # -- user changes ------------------------------------------------------------------
+    def _on_histogram_bins_changed(self, _bins: int) -> None:
+        if self._stats is not None and not self._debounce.isActive():
+            self._submit_histogram()
+
+    def _on_heatmap_slice_requested(self, _request: Any) -> None:
+        if getattr(self._node, "tensor", None) is not None and not self._debounce.isActive():
+            self._submit_heatmap()
+            self._submit_values(0)
+
+    def _on_values_page_requested(self, first_row: int) -> None:
+        if getattr(self._node, "tensor", None) is not None and not self._debounce.isActive():
+            self._submit_values(first_row)
+
+    def _on_group_histogram_bins_changed(self, bins: int) -> None:
+        group = self._group
+        if group is None or self._debounce.isActive():
+            return
+        self.group_histogram.set_message("computing…")
+        self._submit("group", lambda: layer_metrics.combined_histogram_job(group.entries, group.stats, bins))
+
+    # -- construction ------------------------------------------------------------------
+    def _build_widgets(self) -> None:
+        self.header = NodeHeader()
+        self.stats_view = StatsView()
+        self.histogram, self.heatmap, self.values = HistogramPlot(), HeatmapView(), ValuesPreview()
+        self.tensor_tabs = _tabs((self.histogram, "Histogram"), (self.heatmap, "Heatmap"),
+                                 (self.values, "Values"))
+        self.tensor_page = _column(self.stats_view, self.tensor_tabs)
+        self.layer_chart, self.group_histogram, self.group_entries = LayerChart(), HistogramPlot(), EntriesTable()
+        self.group_tabs = _tabs((self.layer_chart, "Per-layer"), (self.group_histogram, "Combined histogram"),
+                                (self.group_entries, "Entries"))
+        self.group_page = _column(self.group_tabs)
+        self.entries = EntriesTable()
+        self.entries_page = _column(self.entries)
+        self.text_view = QPlainTextEdit(readOnly=True)
+        self.text_page = _column(self.text_view)
+        self.pages = QStackedWidget()
+        for page in (self.tensor_page, self.group_page, self.entries_page, self.text_page):
+            self.pages.addWidget(page)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.header)
+        layout.addWidget(self.pages, 1)
+
+    def _connect_widgets(self) -> None:
+        self.histogram.binsChanged.connect(self._on_histogram_bins_changed)
+        self.heatmap.sliceRequested.connect(self._on_heatmap_slice_requested)
+        self.values.pageRequested.connect(self._on_values_page_requested)
+        self.group_histogram.binsChanged.connect(self._on_group_histogram_bins_changed)
+        for source in (self.layer_chart.tensorActivated, self.entries.entryActivated,
+                       self.group_entries.entryActivated):
+            source.connect(self.tensorActivated)
+
+
+def _value_details(node: Any) -> str:
+    class_name = getattr(node, "class_name", None)
+    return f"{node.kind}  ·  {class_name}" if class_name else str(node.kind)
+
+
+def _value_text(node: Any) -> str:
+    return value_text(getattr(node, "value", None), MAX_VALUE_TEXT)
+
+
+def _slice_label(request: Any, shape: tuple[int, ...]) -> str:
+    if len(shape) <= 2:
+        return ""
+    if request.reshaped:
+        return f"reshaped to [{shape[0]}, {'×'.join(str(s) for s in shape[1:])}]: "
+    index = ", ".join(str(i) for i in request.leading)
+    return f"slice [{index}, :, :]: "
+
+
+def _tabs(*pages: tuple[QWidget, str]) -> QTabWidget:
+    tabs = QTabWidget()
+    tabs.setDocumentMode(True)
+    for widget, title in pages:
+        tabs.addTab(widget, title)
+    return tabs
+
+
+def _column(*widgets: QWidget) -> QWidget:
+    page = QWidget()
+    layout = QVBoxLayout(page)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for widget in widgets:
+        layout.addWidget(widget, 1 if isinstance(widget, (QTabWidget, EntriesTable, QPlainTextEdit)) else 0)
+    return page

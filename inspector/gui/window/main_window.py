@@ -1,0 +1,236 @@
+"""The main window: wires the welcome view, the document tabs, menus and the status bar."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QStackedWidget, QTabWidget,
+)
+
+from inspector import __version__
+from inspector.gui.window import theme
+from inspector.gui.window.actions import Handlers, WindowActions
+from inspector.gui.window.demo_opener import DemoOpener
+from inspector.gui.document.document import Document
+from inspector.gui.workers.load_scheduler import LoadScheduler
+from inspector.core.path_expansion import expand_paths
+from inspector.core.sniff import CHECKPOINT_SUFFIXES
+from inspector.gui.window.recent_files import RecentFiles
+from inspector.gui.window.settings import app_settings
+from inspector.gui.window.status_text import document_status
+from inspector.gui.window.welcome import WelcomeView
+
+OPEN_FILTER = f"Checkpoints ({' '.join('*' + suffix for suffix in CHECKPOINT_SUFFIXES)});;All files (*)"
+DEFAULT_WINDOW_SIZE = (1280, 800)
+TAB_ICON_KIND = {"loading": "loading", "error": "error", "cancelled": "cancelled"}
+
+
+class MainWindow(QMainWindow):
+    documentOpened = Signal(object)  # the Document
+
+    def __init__(self, remember: bool = True):
+        """``remember=False`` leaves the user's settings alone (no recent files, no saved
+        geometry): for ``--screenshot`` runs."""
+        super().__init__()
+        self.remember = remember
+        self.setWindowTitle("Checkpoint Inspector")
+        self.setWindowIcon(theme.app_icon())
+        self.setAcceptDrops(True)
+        self.recent = RecentFiles()
+        self.loads = LoadScheduler(self)
+        self.welcome = WelcomeView()
+        self.tabs = QTabWidget(tabsClosable=True, movable=True, documentMode=True)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.welcome)
+        self.stack.addWidget(self.tabs)
+        self.setCentralWidget(self.stack)
+        self.status_label = QLabel()
+        self.statusBar().addPermanentWidget(self.status_label)
+        self.demo = DemoOpener(self.open_paths, self.statusBar().showMessage, self)
+        self.actions = WindowActions(self, self._handlers(), self.recent)
+        self.actions.check_color_scheme(theme.requested_scheme())
+        self._splitter_state = app_settings().value("document_splitter")
+        self._columns_state = app_settings().value("tree_columns")
+        self._connect()
+        self._restore_geometry()
+        self._on_documents_changed()
+
+    # --- documents -----------------------------------------------------------------------
+    def documents(self) -> list[Document]:
+        return [self.tabs.widget(index) for index in range(self.tabs.count())]
+
+    def current_document(self) -> Document | None:
+        return self.tabs.currentWidget()
+
+    def open_paths(self, paths: list[str]) -> list[Document]:
+        opened = [self.open_document(path) for path in expand_paths(paths)]
+        if opened:
+            self.tabs.setCurrentWidget(opened[0])
+        return opened
+
+    def open_document(self, path: str) -> Document:
+        path = os.path.abspath(path)
+        for document in self.documents():
+            if document.path == path:
+                return document
+        document = Document(path)
+        document.restore_splitter(self._splitter_state)
+        document.tree_panel.restore_columns(self._columns_state)
+        document.columnsResized.connect(self._on_document_columns_resized)
+        document.stateChanged.connect(lambda: self._on_document_state_changed(document))
+        document.splitterMoved.connect(self._on_document_splitter_moved)
+        self.tabs.addTab(document, document.title)
+        self.tabs.setTabToolTip(self.tabs.indexOf(document), path)
+        if self.remember:
+            self.recent.add(path)
+        self.loads.request(document)
+        self._on_documents_changed()
+        self.documentOpened.emit(document)
+        return document
+
+    def close_document(self, index: int | None = None) -> None:
+        index = self.tabs.currentIndex() if index is None else index
+        document = self.tabs.widget(index)
+        if document is None:
+            return
+        document.shutdown()
+        self.loads.forget(document)
+        self.tabs.removeTab(index)
+        document.deleteLater()
+        self._on_documents_changed()
+
+    def set_color_scheme(self, scheme: str) -> None:
+        """Switch to ``scheme`` ("system", "light" or "dark") now, and for the next start."""
+        theme.apply_color_scheme(QApplication.instance(), scheme)
+        theme.remember_scheme(scheme)
+        self.actions.check_color_scheme(scheme)
+
+    def shutdown(self) -> None:
+        """Stop every worker (the window is closing)."""
+        self.demo.cancel()
+        for document in self.documents():
+            document.shutdown()
+
+    # --- Qt overrides --------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if _local_paths(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event) -> None:
+        if _local_paths(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = _local_paths(event.mimeData())
+        if paths:
+            event.acceptProposedAction()
+            self.open_paths(paths)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.remember:
+            self._save_layout()
+        self.shutdown()
+        super().closeEvent(event)
+
+    def _save_layout(self) -> None:
+        settings = app_settings()
+        settings.setValue("window_geometry", self.saveGeometry())
+        settings.setValue("window_state", self.saveState())
+        if self._splitter_state is not None:
+            settings.setValue("document_splitter", self._splitter_state)
+        if self._columns_state is not None:
+            settings.setValue("tree_columns", self._columns_state)
+        settings.sync()
+
+    # --- wiring --------------------------------------------------------------------------
+    def _handlers(self) -> Handlers:
+        return Handlers(open_files=self._on_open_files, open_folder=self._on_open_folder,
+                        open_paths=self.open_paths, open_demo=self.demo.start, reload=self._on_reload,
+                        close_document=self.close_document, focus_filter=self._on_focus_filter,
+                        set_color_scheme=self.set_color_scheme, next_document=lambda: self._step_document(1),
+                        previous_document=lambda: self._step_document(-1), about=self._on_about, quit=self.close)
+
+    def _connect(self) -> None:
+        self.tabs.tabCloseRequested.connect(self.close_document)
+        self.tabs.currentChanged.connect(lambda _index: self._update_status())
+        self.welcome.openFileRequested.connect(self._on_open_files)
+        self.welcome.openFolderRequested.connect(self._on_open_folder)
+        self.welcome.demoRequested.connect(self.demo.start)
+        self.welcome.recentRequested.connect(lambda path: self.open_paths([path]))
+
+    def _restore_geometry(self) -> None:
+        settings = app_settings()
+        geometry = settings.value("window_geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(*DEFAULT_WINDOW_SIZE)
+        state = settings.value("window_state")
+        if state is not None:
+            self.restoreState(state)
+
+    def _on_documents_changed(self) -> None:
+        has_documents = self.tabs.count() > 0
+        self.stack.setCurrentWidget(self.tabs if has_documents else self.welcome)
+        if not has_documents:
+            self.welcome.set_recent(self.recent.paths())
+        self.actions.set_document_actions_enabled(has_documents)
+        self._update_status()
+
+    def _on_document_state_changed(self, document: Document) -> None:
+        index = self.tabs.indexOf(document)
+        if index < 0:
+            return
+        kind = TAB_ICON_KIND.get(document.state)
+        self.tabs.setTabIcon(index, theme.status_icon(kind) if kind else theme.app_icon())
+        if document is self.current_document():
+            self._update_status()
+
+    def _on_document_splitter_moved(self, state) -> None:
+        self._splitter_state = state
+
+    def _on_document_columns_resized(self, state) -> None:
+        self._columns_state = state
+
+    def _update_status(self) -> None:
+        document = self.current_document()
+        self.status_label.setText(document_status(document) if document is not None else "")
+        title = f"{document.title} — Checkpoint Inspector" if document is not None else "Checkpoint Inspector"
+        self.setWindowTitle(title)
+
+    def _step_document(self, step: int) -> None:
+        count = self.tabs.count()
+        if count:
+            self.tabs.setCurrentIndex((self.tabs.currentIndex() + step) % count)
+
+    def _on_open_files(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open checkpoints", "", OPEN_FILTER)
+        if paths:
+            self.open_paths(paths)
+
+    def _on_open_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a checkpoint folder (sharded or DCP)")
+        if path:
+            self.open_paths([path])
+
+    def _on_reload(self) -> None:
+        document = self.current_document()
+        if document is not None:
+            document.start_loading()
+
+    def _on_focus_filter(self) -> None:
+        document = self.current_document()
+        if document is not None:
+            document.focus_filter()
+
+    def _on_about(self) -> None:
+        QMessageBox.about(self, "About Checkpoint Inspector",
+                          f"<b>Checkpoint Inspector {__version__}</b><p>Looks inside PyTorch checkpoints "
+                          "without running any code from them.</p>")
+
+
+def _local_paths(mime) -> list[str]:
+    if not mime.hasUrls():
+        return []
+    return [url.toLocalFile() for url in mime.urls() if url.isLocalFile() and url.toLocalFile()]
