@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from inspector.core.model import Checkpoint, ModuleObject, PickledObject, TensorRef, Truncated
-from inspector.core.pickled_values import NumpyArray, NumpyDtype
+from inspector.core.pickled_values import NumpyArray, NumpyDtype, NumpyScalar
 from inspector.core.sharing import storage_ids, total_nbytes
 
 MAX_JSON_NODES = 200_000
@@ -90,6 +90,8 @@ def _convert(item: object) -> tuple[object, list[tuple[object, object]]]:
         return {"ndarray": item.label}, []
     if isinstance(item, NumpyDtype):
         return repr(item), []
+    if isinstance(item, NumpyScalar):
+        return _scalar(item.value), []
     if isinstance(item, dict):
         children = [(_json_key(key), child) for key, child in item.items()
                     if not isinstance(child, TensorRef)]

@@ -56,6 +56,24 @@ class NumpyDtype:
         return f"dtype({self.code!r})"
 
 
+class NumpyScalar:
+    """A numpy scalar (``np.float64(76.1)``): its plain Python value, and which numpy type it was."""
+
+    __slots__ = ("value", "dtype_code")
+
+    def __init__(self, value: object, dtype_code: str) -> None:
+        self.value = value
+        self.dtype_code = dtype_code
+
+    @property
+    def type_label(self) -> str:
+        code = ALIASES.get(self.dtype_code.lstrip("<>=|"), self.dtype_code.lstrip("<>=|"))
+        return "numpy." + CODES[code][1] if code in CODES else "numpy.generic"
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
 class NumpyArray(list):
     """A numpy array from a pickle: its values as nested lists (empty past MAX_ARRAY_VALUES)."""
 
@@ -64,6 +82,7 @@ class NumpyArray(list):
     def __init__(self) -> None:
         super().__init__()
         self.dtype = "unknown"
+        self.dtype_code = ""  # numpy's own code ("<f8"): what allowing it in torch.load needs
         self.shape: tuple[int, ...] = ()
         self.complete = False  # the values are all here
 
@@ -74,7 +93,7 @@ class NumpyArray(list):
         _, shape, dtype, fortran, raw = state
         if not (isinstance(shape, tuple) and all(type(n) is int and n >= 0 for n in shape)):
             return
-        self.dtype, self.shape = dtype.code, shape
+        self.dtype, self.shape, self.dtype_code = dtype.code, shape, dtype.code
         try:
             element, self.dtype = dtype.element_format()
         except RebuildRefused:  # strings, objects, dates: shown by dtype and shape only
@@ -110,14 +129,14 @@ def numpy_dtype(code: object = "f8", align: object = False, copy: object = True)
     return NumpyDtype(code)
 
 
-def numpy_scalar(dtype: object, raw: object = b"") -> object:
+def numpy_scalar(dtype: object, raw: object = b"") -> NumpyScalar:
     """``numpy.core.multiarray.scalar(dtype, bytes)``: the plain Python number it holds."""
     if not isinstance(dtype, NumpyDtype) or not isinstance(raw, (bytes, bytearray)):
         raise RebuildRefused("numpy scalar without a dtype and its bytes")
     element, _ = dtype.element_format()
     if len(raw) != struct.calcsize(element):
         raise RebuildRefused("numpy scalar with the wrong number of bytes")
-    return _decode(raw, element, 1)[0]
+    return NumpyScalar(_decode(raw, element, 1)[0], dtype.code)
 
 
 def numpy_reconstruct(cls: object = None, shape: object = (0,), code: object = b"b") -> NumpyArray:

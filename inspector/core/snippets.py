@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from inspector.core.model import Checkpoint, ModuleObject, PickledObject
+from inspector.core.pickled_values import Namespace
 from inspector.core.weights_only import PLAIN_DATA, code_running_globals, safe_globals_lines
 
 UNSAFE_NOTE = "# runs code from the file: only for files you trust"
@@ -95,6 +96,9 @@ def _accessors(root: Any, path: list) -> tuple[list[str], bool, Any]:
             needs_code = True
             steps.append(f".state_dict()[{_quote(element)}]")
             value = value.state_dict.get(element, value.attributes.get(element))
+        elif isinstance(value, Namespace):  # argparse.Namespace: fields are attributes
+            steps.append(f".{element}" if str(element).isidentifier() else f"[{_quote(element)}]")
+            value = value.get(element)
         elif isinstance(value, PickledObject):
             needs_code = needs_code or value.class_name not in PLAIN_DATA
             steps.append(f".{element}" if str(element).isidentifier() else f"[{_quote(element)}]")

@@ -16,7 +16,7 @@ from inspector.core.model import (
     Checkpoint, ModuleObject, PathElement, PickledObject, TensorPath, TensorRef, Truncated,
     child_items,
 )
-from inspector.core.pickled_values import Namespace, NumpyArray, NumpyDtype
+from inspector.core.pickled_values import Namespace, NumpyArray, NumpyDtype, NumpyScalar
 from inspector.core.natural_sort import is_plainly_sorted, natural_sort_key
 from inspector.core.sharing import group_nbytes, groups_by_storage, stored_nbytes
 
@@ -192,6 +192,8 @@ class _Builder:
 def _leaf_or_container(name: str, value: object, step: PathElement, key: str) -> Node:
     if isinstance(value, TensorRef):
         return Node(name, "tensor", step, tensor=value, key=key)
+    if isinstance(value, NumpyScalar):
+        return Node(name, "value", step, value=value.value, class_name=value.type_label, key=key)
     if isinstance(value, (NumpyArray, NumpyDtype)):  # plain values shown whole, not as containers
         return Node(name, "value", step, value=value, class_name=value.type_label, key=key)
     if isinstance(value, Namespace):

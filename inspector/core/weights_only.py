@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from inspector.core.model import MAX_WALK_NODES, Checkpoint, PickledObject
+from inspector.core.pickled_values import NumpyArray, NumpyScalar
 
 TORCH_ALLOWS = frozenset({
     "collections.OrderedDict", "collections.Counter", "_codecs.encode", "builtins.set", "builtins.frozenset",
@@ -56,11 +57,12 @@ def safe_globals_lines(checkpoint: Checkpoint) -> tuple[list[str], str]:
 
 
 def _dtype_codes(root: object) -> list[str]:
+    """numpy's type codes of the scalars and arrays the file holds (each needs its dtype class)."""
     codes: dict[str, None] = {}
     for value in _walk(root):
-        if isinstance(value, PickledObject) and value.class_name == "numpy.dtype" and value.args:
-            if isinstance(value.args[0], str):
-                codes[value.args[0]] = None
+        code = getattr(value, "dtype_code", "") if isinstance(value, (NumpyScalar, NumpyArray)) else ""
+        if code:
+            codes[code] = None
     return list(codes)
 
 

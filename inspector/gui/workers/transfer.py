@@ -15,6 +15,7 @@ import pickle
 from typing import Any
 
 from inspector.core.model import Checkpoint, ModuleObject, PickledObject, Storage, TensorRef, Truncated
+from inspector.core.pickled_values import Namespace, NumpyArray, NumpyDtype, NumpyScalar
 
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 _SAFE_BUILTINS = {"set", "frozenset", "complex", "bytearray", "slice", "range",
@@ -59,6 +60,14 @@ class _Encoder(pickle.Pickler):
             return _truncated, (obj.reason,)
         if kind is Checkpoint:
             return _checkpoint, (obj.path, obj.format, obj.root, obj.globals, obj.warnings, obj.metadata)
+        if kind is NumpyScalar:
+            return _numpy_scalar, (obj.value, obj.dtype_code)
+        if kind is NumpyArray:
+            return _numpy_array, (list(obj), obj.dtype, obj.shape, obj.dtype_code, obj.complete)
+        if kind is NumpyDtype:
+            return _numpy_dtype, (obj.code, obj.byteorder)
+        if kind is Namespace:
+            return _namespace, (list(obj.items()),)
         if kind in _PASS_THROUGH or _is_allowed_global(obj):
             return NotImplemented
         for plain in _PLAIN_TYPES:  # subclasses (named tuples, enums) travel as the plain value
@@ -118,5 +127,27 @@ def _unknown(class_name):
     return PickledObject(class_name)
 
 
+def _numpy_scalar(value, dtype_code):
+    return NumpyScalar(value, str(dtype_code))
+
+
+def _numpy_array(values, dtype, shape, dtype_code, complete):
+    array = NumpyArray()
+    array.extend(values)
+    array.dtype, array.shape, array.dtype_code, array.complete = str(dtype), tuple(shape), str(dtype_code), bool(complete)
+    return array
+
+
+def _numpy_dtype(code, byteorder):
+    dtype = NumpyDtype(str(code))
+    dtype.byteorder = str(byteorder)
+    return dtype
+
+
+def _namespace(items):
+    return Namespace(items)
+
+
 _REBUILDERS = {function.__name__: function for function in (
-    _tensor_ref, _storage, _pickled_object, _module_object, _truncated, _checkpoint, _unknown)}
+    _tensor_ref, _storage, _pickled_object, _module_object, _truncated, _checkpoint, _unknown,
+    _numpy_scalar, _numpy_array, _numpy_dtype, _namespace)}
