@@ -30,6 +30,7 @@ from inspector.core.values import DEFAULT_CHUNK, FileCache, Scratch, iter_chunks
 BLOCK = 1 << 16
 # np.dot per slice: OpenBLAS stays single-threaded below 10k elements (its threads spin-wait)
 DOT_SLICE = 8192
+ZERO_CHECK_HEAD = 1024
 
 
 class PairMetrics:
@@ -210,6 +211,12 @@ def _words(values: np.ndarray) -> np.ndarray:
 
 
 def _has_nonzero_finite(values: np.ndarray) -> bool:
+    """Whether some element is finite and not zero; a weight's first few elements usually tell."""
+    head = values[:ZERO_CHECK_HEAD]
+    return _any_nonzero_finite(head) or (values.size > head.size and _any_nonzero_finite(values))
+
+
+def _any_nonzero_finite(values: np.ndarray) -> bool:
     if not np.any(_words(values)):  # all bits zero: every element is +0 (or False)
         return False
     if values.dtype.kind in "biu":

@@ -361,3 +361,35 @@ def test_rows_arrive_as_they_are_computed(fine_tune):
     result = run_job(diff_job(*fine_tune, on_entry=seen.append))
     assert seen == result.tensors
     assert result.differs and math.isclose(sum(result.summary.values()), len(seen))
+
+
+def test_sharded_folder_and_distributed_checkpoint_against_plain_files(folder):
+    import warnings
+
+    from torch.distributed import checkpoint as distributed_checkpoint
+
+    from tests.core.test_hf_sharded import write_safetensors_folder
+
+    torch.manual_seed(11)
+    state = {key: value.contiguous() for key, value in Net().state_dict().items()}
+    plain = save(folder, "for_folders.pt", state)
+    sharded = folder / "hf"
+    sharded.mkdir()
+    write_safetensors_folder(sharded, state)
+    assert run_diff(plain, sharded)["summary"]["equal"] == len(state)
+    dcp = folder / "dcp"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "assuming the intent is to save in a single process"
+        distributed_checkpoint.save({"model": state, "epoch": 3}, checkpoint_id=str(dcp))
+    document = run_diff(dcp, plain)
+    assert document["a"]["format"] == "dcp" and document["summary"]["equal"] == len(state)
+    assert by_key(document)["fc.weight"]["path_a"] == ["model", "fc.weight"]
+    assert document["objects"] == [{"path": ["epoch"], "a": 3}]
+
+
+def test_result_crosses_a_process_boundary(fine_tune):
+    import pickle
+
+    result = run_job(diff_job(*fine_tune, DiffOptions(rtol=1e-3, disabled=("strip 'x.' from A",))))
+    assert pickle.loads(pickle.dumps(result)).to_json() == result.to_json()
+    assert pickle.loads(pickle.dumps(DiffOptions(rtol=1e-3))) == DiffOptions(rtol=1e-3)
