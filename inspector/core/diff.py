@@ -36,9 +36,15 @@ class DiffOptions(ValueObject):
     def __init__(self, rtol: float | None = None, atol: float | None = None, subdict_a: str | None = None,
                  subdict_b: str | None = None, no_align: bool = False, strip_a: str | None = None,
                  strip_b: str | None = None, disabled: tuple[str, ...] = ()) -> None:
-        for name, value in zip(self.__slots__, (rtol, atol, subdict_a, subdict_b, no_align, strip_a,
-                                                strip_b, tuple(disabled))):
-            object.__setattr__(self, name, value)
+        setter = object.__setattr__
+        setter(self, "rtol", rtol)
+        setter(self, "atol", atol)
+        setter(self, "subdict_a", subdict_a)
+        setter(self, "subdict_b", subdict_b)
+        setter(self, "no_align", no_align)
+        setter(self, "strip_a", strip_a)
+        setter(self, "strip_b", strip_b)
+        setter(self, "disabled", tuple(disabled))  # rule names switched off
 
     def _fields(self) -> tuple:
         return tuple(getattr(self, name) for name in self.__slots__)

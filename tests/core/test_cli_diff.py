@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -101,3 +103,13 @@ def test_trouble_exits_two_with_one_line(pair, tmp_path):
     assert bad_subdict.returncode == 2 and "no 'nope'" in bad_subdict.stderr
     assert inspector("diff", before).returncode == 2
     assert inspector("diff", before, before, "--rtol", "x").returncode == 2
+
+
+def test_diff_imports_no_torch_or_qt(pair):
+    before, after, _ = pair
+    code = ("import sys; from inspector.cli import main; main(['diff', '--json', *sys.argv[1:]]);"
+            "heavy = [m for m in ('torch', 'PySide6', 'pyqtgraph', 'superqt') if m in sys.modules];"
+            "sys.stderr.write(repr(heavy))")
+    result = subprocess.run([sys.executable, "-c", code, before, after], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "[]"
