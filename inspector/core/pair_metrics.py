@@ -36,8 +36,10 @@ ZERO_CHECK_HEAD = 1024
 class PairMetrics:
     """Sums over the positions where both tensors are finite, and the numbers made from them.
 
-    ``identical`` results come from comparing bytes: no sums were computed (they are None),
-    ``zero_norm`` says whether A (= B) has no nonzero finite element.
+    ``identical`` results come from comparing bytes: no sums were computed (they are None) and
+    the NaN/Inf counts stay 0; ``zero_norm`` says whether A (= B) has no nonzero finite element.
+    Callers that need norms or counts whatever the values (a checkpoint series) pass
+    ``check_identical=False`` to ``pair_metrics_job``.
     """
 
     __slots__ = ("numel", "finite", "largest_abs", "sum_abs", "sum_sq_diff", "sum_sq_a", "sum_sq_b",
