@@ -213,7 +213,9 @@ def _words(values: np.ndarray) -> np.ndarray:
 
 
 def _has_nonzero_finite(values: np.ndarray) -> bool:
-    """Whether some element is finite and not zero; a weight's first few elements usually tell."""
+    """Whether some element is finite and not zero; a weight's first elements usually tell."""
+    if values.size and 0 < abs(values[0].item()) < math.inf:  # without numpy's per-call cost
+        return True
     head = values[:ZERO_CHECK_HEAD]
     return _any_nonzero_finite(head) or (values.size > head.size and _any_nonzero_finite(values))
 
