@@ -1,0 +1,331 @@
+"""How two tensors of the same shape differ, streamed over both in step in float64.
+
+Δ = B − A per element. Over the positions where both are finite: max|Δ|, Σ|Δ|, ΣΔ², ΣA², ΣB²
+and ⟨A,B⟩, from which mean|Δ|, RMS, relative L2 (‖Δ‖/‖A‖) and cosine follow. ``mismatched``
+counts elements outside ``atol + rtol·|A|`` plus NaN on one side only and Inf against a
+different value (NaN against NaN and equal infinities agree), as ``torch.isclose(B, A, rtol,
+atol, equal_nan=True)`` decides in float64. With the same dtype and shape, the stored bytes are
+compared first, without arithmetic: bit-identical tensors come back ``identical``.
+Complex values: |Δ| is the modulus, ⟨A,B⟩ the real part of Σ conj(A)·B.
+
+Memory: two read chunks and a few cache-sized float64 blocks, whatever the tensor sizes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator
+
+import numpy as np
+
+from inspector.core.dtypes import COMPLEX, FLOATING, ITEMSIZE
+from inspector.core.errors import CheckpointError
+from inspector.core.model import TensorRef
+from inspector.core.progress import Job, Progress, run_job
+from inspector.core.tolerances import tolerances_for
+from inspector.core.values import DEFAULT_CHUNK, FileCache, Scratch, iter_chunks
+
+# float64 work is done per block that stays in the CPU cache across numpy's passes
+BLOCK = 1 << 16
+# np.dot per slice: OpenBLAS stays single-threaded below 10k elements (its threads spin-wait)
+DOT_SLICE = 8192
+ZERO_CHECK_HEAD = 1024
+
+
+class PairMetrics:
+    """Sums over the positions where both tensors are finite, and the numbers made from them.
+
+    ``identical`` results come from comparing bytes: no sums were computed (they are None) and
+    the NaN/Inf counts stay 0; ``zero_norm`` says whether A (= B) has no nonzero finite element.
+    Callers that need norms or counts whatever the values (a checkpoint series) pass
+    ``check_identical=False`` to ``pair_metrics_job``.
+    """
+
+    __slots__ = ("numel", "finite", "largest_abs", "sum_abs", "sum_sq_diff", "sum_sq_a", "sum_sq_b",
+                 "dot", "mismatched", "nan_a", "nan_b", "inf_a", "inf_b", "identical", "zero_norm")
+
+    def __init__(self) -> None:
+        self.numel = self.finite = self.mismatched = 0
+        self.nan_a = self.nan_b = self.inf_a = self.inf_b = 0
+        self.largest_abs = self.sum_abs = self.sum_sq_diff = 0.0
+        self.sum_sq_a = self.sum_sq_b = self.dot = 0.0
+        self.identical = False
+        self.zero_norm = False
+
+    @classmethod
+    def of_identical(cls, numel: int, zero_norm: bool) -> PairMetrics:
+        metrics = cls()
+        metrics.numel = numel
+        metrics.identical = True
+        metrics.zero_norm = zero_norm
+        metrics.sum_abs = metrics.sum_sq_diff = metrics.sum_sq_a = metrics.sum_sq_b = metrics.dot = None
+        return metrics
+
+    @property
+    def norm_a(self) -> float | None:
+        return None if self.sum_sq_a is None else math.sqrt(self.sum_sq_a)
+
+    @property
+    def norm_b(self) -> float | None:
+        return None if self.sum_sq_b is None else math.sqrt(self.sum_sq_b)
+
+    @property
+    def max_abs(self) -> float | None:
+        if self.identical:
+            return 0.0
+        return self.largest_abs if self.finite else None
+
+    @property
+    def mean_abs(self) -> float | None:
+        if self.identical:
+            return 0.0
+        return self.sum_abs / self.finite if self.finite else None
+
+    @property
+    def rms(self) -> float | None:
+        if self.identical:
+            return 0.0
+        return math.sqrt(self.sum_sq_diff / self.finite) if self.finite else None
+
+    @property
+    def rel_l2(self) -> float | None:
+        """‖Δ‖/‖A‖; None when ‖A‖ = 0."""
+        if self.identical:
+            return None if self.zero_norm else 0.0
+        return math.sqrt(self.sum_sq_diff) / self.norm_a if self.sum_sq_a else None
+
+    @property
+    def cosine(self) -> float | None:
+        """⟨A,B⟩/(‖A‖‖B‖); None when a norm is 0."""
+        if self.identical:
+            return None if self.zero_norm else 1.0
+        if not self.sum_sq_a or not self.sum_sq_b:
+            return None
+        return self.dot / (self.norm_a * self.norm_b)
+
+    def __repr__(self) -> str:
+        return (f"PairMetrics(numel={self.numel}, finite={self.finite}, max_abs={self.max_abs!r}, "
+                f"rel_l2={self.rel_l2!r}, cosine={self.cosine!r}, mismatched={self.mismatched}, "
+                f"identical={self.identical})")
+
+
+def pair_metrics_job(a: TensorRef, b: TensorRef, rtol: float | None = None, atol: float | None = None, *,
+                     check_identical: bool = True, files: FileCache | None = None,
+                     scratch: tuple[Scratch, Scratch] | None = None,
+                     max_elements: int = DEFAULT_CHUNK) -> Job[PairMetrics]:
+    """Compare A and B (same number of elements; shapes may differ in layout only).
+
+    Yields Progress in bytes of both tensors. ``rtol``/``atol`` default to torch's
+    ``assert_close`` defaults for the two dtypes. ``check_identical`` (same dtype and shape)
+    first compares bytes; pass False when the sums are needed even for identical tensors.
+    """
+    if a.numel != b.numel:
+        raise CheckpointError(f"cannot compare {a.numel} elements with {b.numel}")
+    own_files = files is None
+    files = files or FileCache()
+    scratch = scratch or (Scratch(), Scratch())
+    try:
+        stream = _PairStream(a, b, files, scratch, max_elements)
+        segments, pending = iter(stream), []
+        if check_identical and a.dtype == b.dtype and a.shape == b.shape:
+            outcome = yield from _compare_bytes(stream, segments)
+            if isinstance(outcome, PairMetrics):
+                return outcome
+            if outcome is None:  # the first difference came late: start again, summing everything
+                stream = _PairStream(a, b, files, scratch, max_elements)
+                segments = iter(stream)
+            else:
+                pending.append(outcome)
+        accumulator = _Accumulator(a.dtype, b.dtype, *tolerances_for(a.dtype, b.dtype, rtol, atol),
+                                   scratch[0])
+        for segment_a, segment_b in itertools.chain(pending, segments):
+            accumulator.add(segment_a, segment_b)
+            yield stream.progress()
+        return accumulator.metrics
+    finally:
+        if own_files:
+            files.close()
+
+
+def pair_metrics(a: TensorRef, b: TensorRef, rtol: float | None = None, atol: float | None = None,
+                 check_identical: bool = True) -> PairMetrics:
+    return run_job(pair_metrics_job(a, b, rtol, atol, check_identical=check_identical))
+
+
+class _PairStream:
+    """Both tensors' elements in row-major order, cut into equal-length segment pairs.
+
+    Each side reads into its own scratch buffer: a segment is valid until the next one.
+    ``done`` counts the elements of the segments handed out so far.
+    """
+
+    def __init__(self, a: TensorRef, b: TensorRef, files: FileCache, scratch: tuple[Scratch, Scratch],
+                 max_elements: int) -> None:
+        self.chunks_a = iter_chunks(a, max_elements, files=files, scratch=scratch[0])
+        self.chunks_b = iter_chunks(b, max_elements, files=files, scratch=scratch[1])
+        self.numel = a.numel
+        self.itemsizes = ITEMSIZE.get(a.dtype, 1) + ITEMSIZE.get(b.dtype, 1)
+        self.done = 0
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        empty = np.empty(0, np.uint8)
+        rest_a = rest_b = empty
+        while True:
+            if not rest_a.size:
+                rest_a = next(self.chunks_a, empty)
+            if not rest_b.size:
+                rest_b = next(self.chunks_b, empty)
+            count = min(rest_a.size, rest_b.size)
+            if not count:
+                return
+            self.done += count
+            yield rest_a[:count], rest_b[:count]
+            rest_a, rest_b = rest_a[count:], rest_b[count:]
+
+    def progress(self) -> Progress:
+        return Progress(self.done * self.itemsizes, self.numel * self.itemsizes)
+
+
+def _compare_bytes(stream: _PairStream, segments: Iterator[tuple[np.ndarray, np.ndarray]]
+                   ) -> Job[PairMetrics | tuple[np.ndarray, np.ndarray] | None]:
+    """``PairMetrics.of_identical`` when every byte agrees. Otherwise the first segment pair if
+    it already differs (still valid: ``segments`` has not moved on), or None for a later one."""
+    zero_norm = True
+    first = True
+    for segment_a, segment_b in segments:
+        if not np.array_equal(_words(segment_a), _words(segment_b)):
+            return (segment_a, segment_b) if first else None
+        if zero_norm:
+            zero_norm = not _has_nonzero_finite(segment_a)
+        first = False
+        yield stream.progress()
+    return PairMetrics.of_identical(stream.numel, zero_norm)
+
+
+def _words(values: np.ndarray) -> np.ndarray:
+    """The bytes of a contiguous array as the widest unsigned words that divide them."""
+    raw = values.view(np.uint8)
+    for size in (8, 4, 2):
+        if raw.size % size == 0:
+            return raw.view(f"u{size}")
+    return raw
+
+
+def _has_nonzero_finite(values: np.ndarray) -> bool:
+    """Whether some element is finite and not zero; a weight's first elements usually tell."""
+    if values.size and 0 < abs(values[0].item()) < math.inf:  # without numpy's per-call cost
+        return True
+    head = values[:ZERO_CHECK_HEAD]
+    return _any_nonzero_finite(head) or (values.size > head.size and _any_nonzero_finite(values))
+
+
+def _any_nonzero_finite(values: np.ndarray) -> bool:
+    if not np.any(_words(values)):  # all bits zero: every element is +0 (or False)
+        return False
+    if values.dtype.kind in "biu":
+        return True
+    with np.errstate(invalid="ignore"):
+        numbers = values if values.dtype.kind in "fc" else values.astype(np.float32)
+        return bool(np.any(np.isfinite(numbers) & (numbers != 0)))
+
+
+class _Accumulator:
+    """Adds segment pairs into a PairMetrics, block by cache-sized block."""
+
+    def __init__(self, dtype_a: str, dtype_b: str, rtol: float, atol: float, scratch: Scratch) -> None:
+        self.metrics = PairMetrics()
+        self.rtol = rtol
+        self.atol = atol
+        self.scratch = scratch
+        self.complex = dtype_a in COMPLEX or dtype_b in COMPLEX
+        # same integer dtype: count differences exactly (float64 cannot tell int64s past 2**53 apart)
+        self.exact = (dtype_a == dtype_b and dtype_a not in FLOATING and dtype_a not in COMPLEX
+                      and rtol == 0 and atol == 0)
+
+    def add(self, a: np.ndarray, b: np.ndarray) -> None:
+        with np.errstate(invalid="ignore", over="ignore"):
+            for start in range(0, a.size, BLOCK):
+                self._add_block(a[start:start + BLOCK], b[start:start + BLOCK])
+
+    def _add_block(self, a: np.ndarray, b: np.ndarray) -> None:
+        metrics = self.metrics
+        metrics.numel += a.size
+        if self.complex:
+            self._add_complex(a.astype(np.complex128), b.astype(np.complex128))
+            return
+        a64, b64 = self._float64("a", a), self._float64("b", b)
+        difference = np.subtract(b64, a64, out=self.scratch.get("difference", np.float64, a.size))
+        sums = (_dot(difference, difference), _dot(a64, a64), _dot(b64, b64), _dot(a64, b64))
+        if all(math.isfinite(total) for total in sums[:3]):  # no NaN or Inf in either block
+            self._add_finite(a64, np.abs(difference, out=difference), sums)
+            if self.exact:
+                metrics.mismatched += int(np.count_nonzero(a != b))
+            return
+        self._add_with_non_finite(a64, b64)
+
+    def _float64(self, name: str, values: np.ndarray) -> np.ndarray:
+        if values.dtype == np.float64:
+            return values
+        out = self.scratch.get(name, np.float64, values.size)
+        np.copyto(out, values.view(np.uint8) if values.dtype == np.bool_ else values)
+        return out
+
+    def _add_finite(self, a64: np.ndarray, magnitude: np.ndarray, sums: tuple[float, ...]) -> None:
+        metrics = self.metrics
+        metrics.finite += a64.size
+        metrics.sum_sq_diff += sums[0]
+        metrics.sum_sq_a += sums[1]
+        metrics.sum_sq_b += sums[2]
+        metrics.dot += sums[3]
+        if not magnitude.size:
+            return
+        metrics.sum_abs += float(magnitude.sum())
+        largest = float(magnitude.max())
+        metrics.largest_abs = max(metrics.largest_abs, largest)
+        if not self.exact and largest > self.atol:
+            allowed = np.abs(a64, out=self.scratch.get("allowed", np.float64, a64.size))
+            allowed *= self.rtol
+            allowed += self.atol
+            metrics.mismatched += int(np.count_nonzero(np.greater(magnitude, allowed)))
+
+    def _add_with_non_finite(self, a64: np.ndarray, b64: np.ndarray) -> None:
+        metrics = self.metrics
+        finite_a, finite_b = np.isfinite(a64), np.isfinite(b64)
+        nan_a, nan_b = np.isnan(a64), np.isnan(b64)
+        metrics.nan_a += int(np.count_nonzero(nan_a))
+        metrics.nan_b += int(np.count_nonzero(nan_b))
+        metrics.inf_a += a64.size - int(np.count_nonzero(finite_a | nan_a))
+        metrics.inf_b += b64.size - int(np.count_nonzero(finite_b | nan_b))
+        both = finite_a & finite_b
+        agree = (nan_a & nan_b) | (a64 == b64)
+        metrics.mismatched += int(np.count_nonzero(~both & ~agree))
+        a_finite, b_finite = a64[both], b64[both]
+        difference = b_finite - a_finite
+        sums = (_dot(difference, difference), _dot(a_finite, a_finite), _dot(b_finite, b_finite),
+                _dot(a_finite, b_finite))
+        self._add_finite(a_finite, np.abs(difference, out=difference), sums)
+
+    def _add_complex(self, a: np.ndarray, b: np.ndarray) -> None:
+        """Complex blocks: moduli for |Δ| and norms, Re Σ conj(A)·B for the inner product."""
+        metrics = self.metrics
+        finite_a, finite_b = np.isfinite(a), np.isfinite(b)
+        nan_a, nan_b = np.isnan(a), np.isnan(b)
+        metrics.nan_a += int(np.count_nonzero(nan_a))
+        metrics.nan_b += int(np.count_nonzero(nan_b))
+        metrics.inf_a += a.size - int(np.count_nonzero(finite_a | nan_a))
+        metrics.inf_b += b.size - int(np.count_nonzero(finite_b | nan_b))
+        both = finite_a & finite_b
+        metrics.mismatched += int(np.count_nonzero(~both & ~((nan_a & nan_b) | (a == b))))
+        a, b = a[both], b[both]
+        magnitude = np.abs(b - a)
+        abs_a, abs_b = np.abs(a), np.abs(b)
+        sums = (_dot(magnitude, magnitude), _dot(abs_a, abs_a), _dot(abs_b, abs_b), float(np.vdot(a, b).real))
+        self._add_finite(abs_a, magnitude, sums)
+
+
+def _dot(x: np.ndarray, y: np.ndarray) -> float:
+    total = 0.0
+    for start in range(0, x.size, DOT_SLICE):
+        total += float(np.dot(x[start:start + DOT_SLICE], y[start:start + DOT_SLICE]))
+    return total
