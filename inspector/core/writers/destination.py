@@ -44,9 +44,11 @@ def _same_file(first: str, second: str) -> bool:
 
 
 @contextmanager
-def replacing(destination: str) -> Iterator[BinaryIO]:
+def replacing(destination: str, source_files: Iterable[str] = ()) -> Iterator[BinaryIO]:
     """A new file in ``destination``'s folder that takes its name once the block ends
-    normally; on any exception (``GeneratorExit`` of a cancelled job included) it is removed."""
+    normally; on any exception (``GeneratorExit`` of a cancelled job included) it is removed.
+    ``check_destination`` runs first."""
+    check_destination(destination, source_files)
     temporary, file = _create_beside(destination)
     try:
         with file:

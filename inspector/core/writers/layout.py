@@ -59,6 +59,11 @@ class OutputStorage:
         return self.numel * ITEMSIZE[self.dtype]
 
 
+def source_files(tensors: list[OutputTensor]) -> set[str]:
+    """The files the tensors' bytes come from (an export must never overwrite them)."""
+    return {tensor.source.storage.path for tensor in tensors if tensor.source.storage is not None}
+
+
 def group_storages(tensors: list[OutputTensor]) -> list[OutputStorage]:
     """Output storages in order of first use; tensors sharing source bytes share one."""
     groups: dict[object, list[OutputTensor]] = {}

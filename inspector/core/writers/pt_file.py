@@ -22,7 +22,7 @@ from inspector.core.progress import Job, Progress
 from inspector.core.values import FileCache, Scratch
 from inspector.core.writers.destination import replacing
 from inspector.core.writers.layout import (OutputStorage, OutputTensor, group_storages,
-                                           iter_output_bytes)
+                                           iter_output_bytes, source_files)
 from inspector.core.writers.torch_pickle import TensorRecord, can_write, state_dict_pickle
 
 ALIGNMENT = 64
@@ -46,8 +46,8 @@ def write_pt(tensors: list[OutputTensor], destination: str,
     storages = group_storages(tensors)
     pickle_bytes = state_dict_pickle(_records(storages, tensors))
     total = sum(storage.nbytes for storage in storages)
-    with replacing(destination) as file, FileCache() as files:
-        archive = zipfile.ZipFile(file, "w", zipfile.ZIP_STORED, allowZip64=True)
+    with replacing(destination, source_files(tensors)) as file, FileCache() as files, \
+            zipfile.ZipFile(file, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
         prefix = archive_prefix(destination)
         _write_small(archive, file, f"{prefix}/data.pkl", pickle_bytes)
         _write_small(archive, file, f"{prefix}/.format_version", FORMAT_VERSION.encode())
@@ -61,8 +61,7 @@ def write_pt(tensors: list[OutputTensor], destination: str,
                                              files, scratch, done, total)
         _write_small(archive, file, f"{prefix}/version", ARCHIVE_VERSION.encode())
         _write_small(archive, file, f"{prefix}/.data/serialization_id", _serialization_id())
-        archive.close()
-        size = file.tell()
+    size = os.path.getsize(destination)
     yield Progress(total, total, "written")
     return size
 

@@ -20,7 +20,7 @@ from inspector.core.errors import CheckpointError
 from inspector.core.progress import Job, Progress
 from inspector.core.values import FileCache, Scratch
 from inspector.core.writers.destination import replacing
-from inspector.core.writers.layout import OutputTensor, iter_output_bytes
+from inspector.core.writers.layout import OutputTensor, iter_output_bytes, source_files
 
 METADATA_KEY = "__metadata__"
 ALIASES_KEY = "aliases"
@@ -44,7 +44,7 @@ def write_safetensors(tensors: list[OutputTensor], destination: str,
     order = sorted(kept, key=lambda tensor: -ITEMSIZE[tensor.dtype])
     header = _header(order, metadata)
     total = sum(tensor.nbytes for tensor in order)
-    with replacing(destination) as file, FileCache() as files:
+    with replacing(destination, source_files(tensors)) as file, FileCache() as files:
         file.write(struct.pack("<Q", len(header)) + header)
         done = 0
         scratch = Scratch()
