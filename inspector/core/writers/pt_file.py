@@ -41,8 +41,9 @@ def write_pt(tensors: list[OutputTensor], destination: str,
     ``metadata`` is not written: a torch.save state dict has no place for it (the export's
     sidecar carries the same facts)."""
     for tensor in tensors:
-        if not can_write(tensor.dtype):
-            raise CheckpointError(f"{tensor.key}: a .pt state dict cannot hold {tensor.dtype} values")
+        reason = cannot_hold(tensor.dtype)
+        if reason:
+            raise CheckpointError(f"{tensor.key}: {reason}")
     storages = group_storages(tensors)
     pickle_bytes = state_dict_pickle(_records(storages, tensors))
     total = sum(storage.nbytes for storage in storages)
@@ -64,6 +65,11 @@ def write_pt(tensors: list[OutputTensor], destination: str,
     size = os.path.getsize(destination)
     yield Progress(total, total, "written")
     return size
+
+
+def cannot_hold(dtype: str) -> str | None:
+    """Why a .pt state dict cannot hold ``dtype`` values, or None when it can."""
+    return None if can_write(dtype) else f"a .pt state dict cannot hold {dtype} values"
 
 
 def archive_prefix(destination: str) -> str:

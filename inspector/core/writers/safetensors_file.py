@@ -33,8 +33,9 @@ def write_safetensors(tensors: list[OutputTensor], destination: str,
                       metadata: dict[str, str] | None = None) -> Job[int]:
     """Write ``tensors`` with ``metadata`` (str -> str) at ``destination``; returns the size."""
     for tensor in tensors:
-        if tensor.dtype not in SAFETENSORS_NAME:
-            raise CheckpointError(f"{tensor.key}: safetensors has no {tensor.dtype} type")
+        reason = cannot_hold(tensor.dtype)
+        if reason:
+            raise CheckpointError(f"{tensor.key}: {reason}")
         if tensor.key == METADATA_KEY:
             raise CheckpointError(f"a safetensors file cannot hold a tensor named {METADATA_KEY}")
     kept, aliases = split_aliases(tensors)
@@ -54,6 +55,11 @@ def write_safetensors(tensors: list[OutputTensor], destination: str,
         size = file.tell()
     yield Progress(total, total, "written")
     return size
+
+
+def cannot_hold(dtype: str) -> str | None:
+    """Why a safetensors file cannot hold ``dtype`` values, or None when it can."""
+    return None if dtype in SAFETENSORS_NAME else f"safetensors has no {dtype} type"
 
 
 def split_aliases(tensors: list[OutputTensor]) -> tuple[list[OutputTensor], dict[str, str]]:
