@@ -20,6 +20,7 @@ PROGRAM = "inspector"
 # name -> module under inspector.commands; each module says what it does (DESCRIPTION)
 SUBCOMMANDS: dict[str, str] = {
     "info": "info",
+    "export": "export",
 }
 
 
