@@ -5,7 +5,9 @@ to write). A ``.pt`` file keeps shared storages shared: ``group_storages`` gives
 ``OutputStorage`` per source storage, covering just the span its exported views touch, with
 each view's offset inside it. ``iter_output_bytes`` streams the little-endian bytes of any
 view (a storage span, or one tensor in row-major order) chunk by chunk: raw bits when the
-dtype is kept, values through ``cast_values`` when it changes.
+dtype is kept, values through ``cast_values`` when it changes. ``verbatim_source`` tells
+when a view's output bytes are already in the source file as they are (the common case), so
+a writer can have the kernel copy them.
 """
 
 from __future__ import annotations
@@ -99,6 +101,24 @@ def _end(t: TensorRef) -> int:
 
 def _span_view(t: TensorRef, offset: int, numel: int) -> TensorRef:
     return TensorRef(t.dtype, (numel,), (1,), t.storage, offset, layout=t.layout)
+
+
+def verbatim_source(view: TensorRef, dtype: str, files: FileCache) -> tuple[int, int] | None:
+    """(descriptor, file offset) where the output bytes of ``view`` already lie, in order and
+    little-endian, when they do; None when they must be read and converted."""
+    storage = view.storage
+    if dtype != view.dtype or storage is None or view.layout != "strided" or not view.numel:
+        return None
+    itemsize = ITEMSIZE[dtype]
+    unit = itemsize // 2 if dtype in COMPLEX else itemsize
+    if (storage.byteorder != "little" and unit > 1) or not view.is_contiguous():
+        return None
+    start = view.storage_offset * itemsize
+    end = start + view.numel * itemsize
+    fd, file_size = files.get(storage.path)
+    if view.storage_offset < 0 or end > storage.nbytes or storage.offset + end > file_size:
+        return None  # the reader says what is wrong
+    return fd, storage.offset + start
 
 
 def iter_output_bytes(view: TensorRef, dtype: str, files: FileCache, scratch: Scratch,

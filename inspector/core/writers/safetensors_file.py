@@ -4,7 +4,8 @@ Layout (what the safetensors library writes): an 8-byte little-endian header len
 header padded with spaces to a multiple of 8 bytes, then each tensor's row-major bytes. Tensors
 are laid out widest dtype first, so every tensor starts at a multiple of its element size.
 Views are written as their own dense values (a transposed view comes out transposed), without
-the copy of every tensor that ``safetensors.torch.save_file`` makes first. The format has no
+the copy of every tensor that ``safetensors.torch.save_file`` makes first; a tensor whose bytes
+already lie in the source as they must be written is copied by the kernel. The format has no
 shared tensors: when several keys are the very same view of the same bytes (tied weights), the
 first is written and the others are recorded under ``__metadata__["aliases"]`` as a JSON object
 ``{alias: kept key}``.
@@ -14,13 +15,16 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Iterator
 
 from inspector.core.dtypes import ITEMSIZE, SAFETENSORS_DTYPE
 from inspector.core.errors import CheckpointError
 from inspector.core.progress import Job, Progress
 from inspector.core.values import FileCache, Scratch
 from inspector.core.writers.destination import replacing
-from inspector.core.writers.layout import OutputTensor, iter_output_bytes, source_files
+from inspector.core.writers.layout import (CHUNK_BYTES, OutputTensor, iter_output_bytes, source_files,
+                                           verbatim_source)
+from inspector.core.writers.sink import OutputSink
 
 METADATA_KEY = "__metadata__"
 ALIASES_KEY = "aliases"
@@ -46,13 +50,14 @@ def write_safetensors(tensors: list[OutputTensor], destination: str,
     header = _header(order, metadata)
     total = sum(tensor.nbytes for tensor in order)
     with replacing(destination, source_files(tensors)) as file, FileCache() as files:
-        file.write(struct.pack("<Q", len(header)) + header)
+        sink = OutputSink(file.fileno())
+        sink.write(struct.pack("<Q", len(header)) + header)
         done = 0
         scratch = Scratch()
         for tensor in order:
             yield Progress(done, total, f"writing {tensor.key}")
-            done = yield from _write_tensor(file, tensor, files, scratch, done, total)
-        size = file.tell()
+            done = yield from _write_tensor(sink, tensor, files, scratch, done, total)
+        size = sink.position
     yield Progress(total, total, "written")
     return size
 
@@ -92,13 +97,31 @@ def _header(order: list[OutputTensor], metadata: dict[str, str]) -> bytes:
     return header + b" " * (-len(header) % HEADER_ALIGNMENT)
 
 
-def _write_tensor(file, tensor: OutputTensor, files: FileCache, scratch: Scratch,
+def _write_tensor(sink: OutputSink, tensor: OutputTensor, files: FileCache, scratch: Scratch,
                   done: int, total: int) -> Job[int]:
     start = done
-    for chunk in iter_output_bytes(tensor.source, tensor.dtype, files, scratch):
-        file.write(chunk)
-        done += len(chunk)
+    source = verbatim_source(tensor.source, tensor.dtype, files)
+    pieces = _copied(sink, source, tensor.nbytes) if source else _converted(sink, tensor, files, scratch)
+    for count in pieces:
+        done += count
         yield Progress(done, total, f"writing {tensor.key}")
     if done - start != tensor.nbytes:
         raise CheckpointError(f"{tensor.key}: read {done - start} bytes where {tensor.nbytes} were expected")
     return done
+
+
+def _copied(sink: OutputSink, source: tuple[int, int], nbytes: int) -> Iterator[int]:
+    """The kernel copies bytes that are already right in the source, a step at a time."""
+    fd, offset = source
+    end = offset + nbytes
+    while offset < end:
+        count = min(CHUNK_BYTES, end - offset)
+        sink.copy(fd, offset, count)
+        offset += count
+        yield count
+
+
+def _converted(sink: OutputSink, tensor: OutputTensor, files: FileCache, scratch: Scratch) -> Iterator[int]:
+    for chunk in iter_output_bytes(tensor.source, tensor.dtype, files, scratch):
+        sink.write(chunk)
+        yield len(chunk)
