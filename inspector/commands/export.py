@@ -75,6 +75,8 @@ def run(options: argparse.Namespace) -> int:
     from inspector.core.export_job import export_checkpoint
 
     result = run_with_progress(export_checkpoint(options.source, options.output, plan), "exporting")
+    for field, pattern in result.resolved.unmatched:
+        warn(f"warning: --{field} {pattern!r} matched no key")
     if options.json:
         write_json_document(result.document, listed="dropped", first_key="key")
     else:

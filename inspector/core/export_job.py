@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 
+from inspector.core.errors import CheckpointError
 from inspector.core.export_snippet import loading_snippet
 from inspector.core.loader import load_checkpoint
 from inspector.core.model import Checkpoint
@@ -52,6 +53,10 @@ def export_checkpoint(source: str, destination: str, plan: ExportPlan) -> Job[Ex
     for path in (destination, sidecar):
         check_destination(path, source_files(checkpoint))
     resolved = plan.resolve(checkpoint, output.cannot_hold)
+    if not resolved.tensors:
+        key, reason = resolved.dropped[0]
+        raise CheckpointError(f"nothing to export: all {len(resolved.dropped)} tensors were left out "
+                              f"({key}: {reason})")
     document = sidecar_document(checkpoint, resolved, destination, sidecar, output.name)
     metadata = {"format": "pt", "frozen": json.dumps(resolved.frozen)}
     with replacing(sidecar) as file:

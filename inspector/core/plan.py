@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 
 from inspector.core.errors import CheckpointError
-from inspector.core.key_globs import first_match
+from inspector.core.key_globs import first_match, matches
 from inspector.core.key_rules import Rule, apply_rules
 from inspector.core.model import Checkpoint, TensorRef
 from inspector.core.state_dict_choice import StateDictView, choose_state_dict
@@ -125,11 +125,11 @@ class ResolvedPlan:
     state dict. ``produced_by``: output key -> names of the rules that rewrote it. ``frozen`` /
     ``trainable``: exported parameters under a freeze glob / the other exported parameters
     (buffers are neither). ``dropped``: ``(key in the state dict, reason)`` for every tensor
-    left out.
+    left out. ``unmatched``: ``(field, pattern)`` for globs that matched no key (likely typos).
     """
 
     __slots__ = ("plan", "state_dict", "tensors", "source_keys", "produced_by", "frozen",
-                 "trainable", "dropped")
+                 "trainable", "dropped", "unmatched")
 
     def __init__(self, plan: ExportPlan, state_dict: StateDictView) -> None:
         self.plan = plan
@@ -140,6 +140,7 @@ class ResolvedPlan:
         self.frozen: list[str] = []
         self.trainable: list[str] = []
         self.dropped: list[tuple[str, str]] = []
+        self.unmatched: list[tuple[str, str]] = []
 
     @property
     def keys(self) -> list[str]:
@@ -170,7 +171,13 @@ def _resolve(plan: ExportPlan, view: StateDictView, can_write) -> ResolvedPlan:
         if tensor.role != "buffer":
             frozen = first_match(key, plan.freeze) is not None
             (resolved.frozen if frozen else resolved.trainable).append(key)
+    resolved.unmatched = _unmatched_globs(plan, renamed)
     return resolved
+
+
+def _unmatched_globs(plan: ExportPlan, keys) -> list[tuple[str, str]]:
+    return [(field, pattern) for field in _GLOB_FIELDS for pattern in getattr(plan, field)
+            if not any(matches(key, pattern) for key in keys)]
 
 
 def _reason_to_leave_out(plan: ExportPlan, key: str, tensor: TensorRef, can_write) -> str | None:

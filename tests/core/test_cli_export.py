@@ -76,6 +76,18 @@ def test_json_prints_the_sidecar(training_file, tmp_path):
     assert_same_tensor(loaded["stem.weight"], state["0.weight"])
 
 
+def test_export_never_imports_torch_and_warns_about_unused_globs(training_file, tmp_path):
+    path, _ = training_file
+    out = str(tmp_path / "out.pt")
+    script = ("import sys\nfrom inspector.cli import main\n"
+              f"code = main(['export', {path!r}, '-o', {out!r}, '--freeze', 'module.9'])\n"
+              "print('torch' in sys.modules, code)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": PROJECT_ROOT})
+    assert done.stdout.splitlines()[-1] == "False 0", done.stderr
+    assert "warning: --freeze 'module.9' matched no key" in done.stderr
+
+
 @pytest.mark.parametrize("args, message", [
     (["-o", "out.npz"], "must end in"),
     (["--dtype", "int8", "-o", "out.pt"], "invalid choice"),
@@ -91,7 +103,7 @@ def test_bad_usage_exits_2(training_file, tmp_path, args, message):
     assert os.listdir(tmp_path) == []
 
 
-@pytest.mark.parametrize("case", ["source", "unreadable", "missing folder", "no such subdict"])
+@pytest.mark.parametrize("case", ["source", "unreadable", "missing folder", "no such subdict", "nothing left"])
 def test_not_written_exits_1_with_one_line(training_file, tmp_path, case):
     path, _ = training_file
     source, out, extra = path, str(tmp_path / "out.pt"), []
@@ -103,8 +115,10 @@ def test_not_written_exits_1_with_one_line(training_file, tmp_path, case):
             file.write("<html>404</html>")
     elif case == "missing folder":
         out = str(tmp_path / "no" / "out.pt")
-    else:
+    elif case == "no such subdict":
         extra = ["--subdict", "ema"]
+    else:
+        extra = ["--exclude", "module"]
     done = inspector(source, "-o", out, *extra)
     assert done.returncode == 1
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr

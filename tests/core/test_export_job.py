@@ -130,3 +130,11 @@ def test_files_of_a_source_folder_are_protected(tmp_path):
     for target in [*(str(folder / name) for name in shards), index_sidecar]:
         with pytest.raises(CheckpointError, match="refusing to overwrite the source"):
             run_job(export_checkpoint(str(folder), target, ExportPlan()))
+
+
+def test_an_export_of_nothing_is_refused(model, source, tmp_path):
+    out = str(tmp_path / "nothing.pt")
+    count = len(model.state_dict())
+    with pytest.raises(CheckpointError, match=f"nothing to export: all {count} tensors were left out"):
+        run_job(export_checkpoint(source, out, ExportPlan(include=("layer9",))))
+    assert os.listdir(tmp_path) == []

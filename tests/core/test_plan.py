@@ -155,3 +155,8 @@ def test_plans_are_immutable_values():
     assert plan == ExportPlan(include=("a",))
     with pytest.raises(AttributeError):
         plan.include = ("b",)
+
+
+def test_globs_that_match_nothing_are_reported(saved):
+    plan = ExportPlan(rename=STRIP_MODULE, include=("layer4", "layr3"), freeze=("layer4.0", "layer5"))
+    assert plan.resolve(saved).unmatched == [("include", "layr3"), ("freeze", "layer5")]

@@ -14,7 +14,7 @@ from inspector.core.errors import CheckpointError
 from inspector.core.progress import run_job
 from inspector.core.writers.layout import OutputTensor
 from inspector.core.writers.pt_file import ALIGNMENT, write_pt
-from tests.core.export_sources import (assert_same_tensor, big_endian_copy, mixed_state_dict,
+from tests.core.export_sources import (assert_same_tensor, big_endian_copy, bits, mixed_state_dict,
                                        output_tensors)
 
 
@@ -91,6 +91,22 @@ def test_layout_is_torch_saves(exported):
         assert start % ALIGNMENT == 0, info.filename
     mapped = torch.load(out, weights_only=True, mmap=True)  # needs aligned records
     assert len(mapped) > 0
+
+
+def test_our_reader_reads_the_export_back(source, exported):
+    from inspector.core.loader import open_checkpoint
+    from inspector.core.values import read_array
+
+    _, state = source
+    checkpoint = open_checkpoint(exported[0])
+    assert checkpoint.format == "torch-zip" and checkpoint.warnings == []
+    found = {path[-1]: tensor for path, tensor in checkpoint.iter_tensors()}
+    assert list(found) == list(state)
+    for key, expected in state.items():
+        values = read_array(found[key])
+        assert values.shape == tuple(expected.shape)
+        assert values.tobytes() == bits(expected).numpy().tobytes(), key
+    assert found["tied.a"].storage == found["tied.b"].storage
 
 
 def test_big_endian_source_is_written_little_endian(source, tmp_path):

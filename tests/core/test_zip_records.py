@@ -108,3 +108,29 @@ def test_sink_copies_with_or_without_the_kernel(tmp_path, monkeypatch, kernel):
         os.close(fd)
     written = (tmp_path / "out.bin").read_bytes()
     assert written[:500_004] == b"head" + source.read_bytes()[1000:501_000]
+
+
+def test_torch_reads_records_past_4_gib(tmp_path):
+    """torch.save's layout with a 4 GiB record (a hole) before the tensor's: torch finds the
+    records through the zip64 fields."""
+    torch = pytest.importorskip("torch")
+    from inspector.core.writers.torch_pickle import TensorRecord, state_dict_pickle
+
+    values = torch.arange(12, dtype=torch.float32)
+    record = TensorRecord("w", "float32", (3, 4), (4, 1), "0", 0, 12)
+    path = str(tmp_path / "far.pt")
+    with open(path, "wb") as file:
+        sink = OutputSink(file.fileno())
+        archive = StoredZipWriter(sink)
+        archive.write_small("far/data.pkl", state_dict_pickle([record]))
+        archive.write_small("far/byteorder", b"little")
+        archive.begin("far/data/1", BEYOND_4_GIB)  # a storage no tensor uses, left as a hole
+        os.lseek(file.fileno(), BEYOND_4_GIB, os.SEEK_CUR)
+        sink.position += BEYOND_4_GIB
+        archive.end(0)
+        archive.write_small("far/data/0", values.numpy().tobytes())
+        archive.write_small("far/version", b"3\n")
+        archive.close()
+    for mmap in (False, True):
+        loaded = torch.load(path, weights_only=True, mmap=mmap)
+        assert torch.equal(loaded["w"], values.reshape(3, 4))
