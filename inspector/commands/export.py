@@ -75,7 +75,7 @@ def run(options: argparse.Namespace) -> int:
     from inspector.core.export_job import export_checkpoint
 
     result = run_with_progress(export_checkpoint(options.source, options.output, plan), "exporting")
-    for field, pattern in result.resolved.unmatched:
+    for field, pattern in result.unmatched:
         warn(f"warning: --{field} {pattern!r} matched no key")
     if options.json:
         write_json_document(result.document, listed="dropped", first_key="key")
@@ -103,13 +103,13 @@ def _plan(options: argparse.Namespace):
 def _print_summary(result) -> None:
     from inspector.core.units import human_size
 
-    resolved = result.resolved
+    document = result.document
     write = sys.stdout.write
-    write(f"wrote {result.destination} ({human_size(result.size)}): {len(resolved.tensors)} tensors, "
-          f"{len(resolved.frozen)} frozen, {len(resolved.trainable)} trainable, {len(resolved.dropped)} dropped\n")
+    write(f"wrote {result.destination} ({human_size(result.size)}): {len(document['keys'])} tensors, "
+          f"{len(document['frozen'])} frozen, {len(document['trainable'])} trainable, "
+          f"{len(document['dropped'])} dropped\n")
     write(f"sidecar: {result.sidecar}\n")
-    rules = [rule.name for rule in resolved.plan.rules()]
-    if rules:
-        write(f"rules: {', '.join(rules)}\n")
-    for key, reason in resolved.dropped:
-        write(f"dropped {key}: {reason}\n")
+    if result.rules:
+        write(f"rules: {', '.join(result.rules)}\n")
+    for entry in document["dropped"]:
+        write(f"dropped {entry['key']}: {entry['reason']}\n")

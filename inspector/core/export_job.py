@@ -24,17 +24,20 @@ READ_SHARE = 0.02  # of the progress bar: reading the file is quick next to writ
 
 
 class ExportResult:
-    """What an export wrote: the output, its sidecar, the sidecar's document, sizes."""
+    """What an export wrote, as plain data (it crosses from the worker process to the window):
+    the output and its sidecar paths, the output's size, the sidecar's document, the names
+    of the rename rules, and ``(field, glob)`` for globs that matched no key."""
 
-    __slots__ = ("destination", "sidecar", "document", "size", "resolved")
+    __slots__ = ("destination", "sidecar", "size", "document", "rules", "unmatched")
 
-    def __init__(self, destination: str, sidecar: str, document: dict, size: int,
-                 resolved: ResolvedPlan) -> None:
+    def __init__(self, destination: str, sidecar: str, size: int, document: dict,
+                 rules: list[str], unmatched: list[tuple[str, str]]) -> None:
         self.destination = destination
         self.sidecar = sidecar
-        self.document = document
         self.size = size
-        self.resolved = resolved
+        self.document = document
+        self.rules = rules
+        self.unmatched = unmatched
 
     def __repr__(self) -> str:
         return f"ExportResult({self.destination!r}, size={self.size})"
@@ -50,8 +53,9 @@ def export_checkpoint(source: str, destination: str, plan: ExportPlan) -> Job[Ex
     output = output_format(destination)
     sidecar = sidecar_path(destination)
     checkpoint = yield from sub_job(load_checkpoint(source), 0.0, READ_SHARE)
+    protected = source_files(checkpoint)
     for path in (destination, sidecar):
-        check_destination(path, source_files(checkpoint))
+        check_destination(path, protected)
     resolved = plan.resolve(checkpoint, output.cannot_hold)
     if not resolved.tensors:
         key, reason = resolved.dropped[0]
@@ -63,7 +67,8 @@ def export_checkpoint(source: str, destination: str, plan: ExportPlan) -> Job[Ex
         size = yield from sub_job(output.write(resolved.tensors, destination, metadata), READ_SHARE, 1.0)
         file.write((json.dumps(document, indent=1) + "\n").encode())
     yield Progress(1, 1, "written")
-    return ExportResult(destination, sidecar, document, size, resolved)
+    rules = [rule.name for rule in plan.rules()]
+    return ExportResult(destination, sidecar, size, document, rules, resolved.unmatched)
 
 
 def sidecar_document(checkpoint: Checkpoint, resolved: ResolvedPlan, destination: str,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 
@@ -71,6 +72,7 @@ def test_frozen_export_loads_with_its_snippet(model, source, tmp_path):
     with open(result.sidecar) as file:
         document = json.load(file)
     assert list(document) == SIDECAR_FIELDS and document == result.document
+    assert pickle.loads(pickle.dumps(result)).document == document  # plain data for the window
     assert document["keys"] == list(model.state_dict())
     assert document["source"] == {"path": source, "format": "torch-zip", "state_dict": []}
     report, stdout = run_snippet(document["snippet"], source)
