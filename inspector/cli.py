@@ -21,6 +21,7 @@ PROGRAM = "inspector"
 SUBCOMMANDS: dict[str, str] = {
     "info": "info",
     "diff": "diff",
+    "export": "export",
 }
 
 
