@@ -9,6 +9,8 @@ compared first, without arithmetic: bit-identical tensors come back ``identical`
 Complex values: |Δ| is the modulus, ⟨A,B⟩ the real part of Σ conj(A)·B.
 
 Memory: two read chunks and a few cache-sized float64 blocks, whatever the tensor sizes.
+Callers that already hold both sides in memory (a checkpoint series reads each tensor once
+for several pairs) feed a ``PairAccumulator`` directly and merge the parts' ``PairMetrics``.
 """
 
 from __future__ import annotations
@@ -104,6 +106,13 @@ class PairMetrics:
             return None
         return self.dot / (self.norm_a * self.norm_b)
 
+    def merge(self, other: PairMetrics) -> None:
+        """Add the sums of ``other`` (another part of the same two tensors; neither identical)."""
+        for name in ("numel", "finite", "mismatched", "nan_a", "nan_b", "inf_a", "inf_b",
+                     "sum_abs", "sum_sq_diff", "sum_sq_a", "sum_sq_b", "dot"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.largest_abs = max(self.largest_abs, other.largest_abs)
+
     def __repr__(self) -> str:
         return (f"PairMetrics(numel={self.numel}, finite={self.finite}, max_abs={self.max_abs!r}, "
                 f"rel_l2={self.rel_l2!r}, cosine={self.cosine!r}, mismatched={self.mismatched}, "
@@ -137,8 +146,8 @@ def pair_metrics_job(a: TensorRef, b: TensorRef, rtol: float | None = None, atol
                 segments = iter(stream)
             else:
                 pending.append(outcome)
-        accumulator = _Accumulator(a.dtype, b.dtype, *tolerances_for(a.dtype, b.dtype, rtol, atol),
-                                   scratch[0])
+        accumulator = PairAccumulator(a.dtype, b.dtype, *tolerances_for(a.dtype, b.dtype, rtol, atol),
+                                      scratch[0])
         for segment_a, segment_b in itertools.chain(pending, segments):
             accumulator.add(segment_a, segment_b)
             yield stream.progress()
@@ -230,14 +239,21 @@ def _any_nonzero_finite(values: np.ndarray) -> bool:
         return bool(np.any(np.isfinite(numbers) & (numbers != 0)))
 
 
-class _Accumulator:
-    """Adds segment pairs into a PairMetrics, block by cache-sized block."""
+class PairAccumulator:
+    """Adds segment pairs into a PairMetrics, block by cache-sized block.
 
-    def __init__(self, dtype_a: str, dtype_b: str, rtol: float, atol: float, scratch: Scratch) -> None:
+    ``differences=False`` leaves out what only |Δ| gives (max|Δ|, Σ|Δ|, ``mismatched``): the
+    norms, ΣΔ², the inner product and the NaN/Inf counts are all a series needs. Segments may
+    be float64 (complex128 for complex dtypes) already: they are then used as they are.
+    """
+
+    def __init__(self, dtype_a: str, dtype_b: str, rtol: float, atol: float, scratch: Scratch,
+                 differences: bool = True) -> None:
         self.metrics = PairMetrics()
         self.rtol = rtol
         self.atol = atol
         self.scratch = scratch
+        self.differences = differences
         self.complex = dtype_a in COMPLEX or dtype_b in COMPLEX
         # same integer dtype: count differences exactly (float64 cannot tell int64s past 2**53 apart)
         self.exact = (dtype_a == dtype_b and dtype_a not in FLOATING and dtype_a not in COMPLEX
@@ -256,10 +272,11 @@ class _Accumulator:
             return
         a64, b64 = self._float64("a", a), self._float64("b", b)
         difference = np.subtract(b64, a64, out=self.scratch.get("difference", np.float64, a.size))
-        sums = (_dot(difference, difference), _dot(a64, a64), _dot(b64, b64), _dot(a64, b64))
+        sums = (sliced_dot(difference, difference), sliced_dot(a64, a64), sliced_dot(b64, b64),
+                sliced_dot(a64, b64))
         if all(math.isfinite(total) for total in sums[:3]):  # no NaN or Inf in either block
-            self._add_finite(a64, np.abs(difference, out=difference), sums)
-            if self.exact:
+            self._add_finite(a64, difference, sums)
+            if self.exact and self.differences:
                 metrics.mismatched += int(np.count_nonzero(a != b))
             return
         self._add_with_non_finite(a64, b64)
@@ -271,15 +288,17 @@ class _Accumulator:
         np.copyto(out, values.view(np.uint8) if values.dtype == np.bool_ else values)
         return out
 
-    def _add_finite(self, a64: np.ndarray, magnitude: np.ndarray, sums: tuple[float, ...]) -> None:
+    def _add_finite(self, a64: np.ndarray, difference: np.ndarray, sums: tuple[float, ...]) -> None:
+        """``difference`` (B − A, or already |B − A|) may be overwritten by its magnitude."""
         metrics = self.metrics
         metrics.finite += a64.size
         metrics.sum_sq_diff += sums[0]
         metrics.sum_sq_a += sums[1]
         metrics.sum_sq_b += sums[2]
         metrics.dot += sums[3]
-        if not magnitude.size:
+        if not difference.size or not self.differences:
             return
+        magnitude = np.abs(difference, out=difference)
         metrics.sum_abs += float(magnitude.sum())
         largest = float(magnitude.max())
         metrics.largest_abs = max(metrics.largest_abs, largest)
@@ -298,13 +317,14 @@ class _Accumulator:
         metrics.inf_a += a64.size - int(np.count_nonzero(finite_a | nan_a))
         metrics.inf_b += b64.size - int(np.count_nonzero(finite_b | nan_b))
         both = finite_a & finite_b
-        agree = (nan_a & nan_b) | (a64 == b64)
-        metrics.mismatched += int(np.count_nonzero(~both & ~agree))
+        if self.differences:
+            agree = (nan_a & nan_b) | (a64 == b64)
+            metrics.mismatched += int(np.count_nonzero(~both & ~agree))
         a_finite, b_finite = a64[both], b64[both]
         difference = b_finite - a_finite
-        sums = (_dot(difference, difference), _dot(a_finite, a_finite), _dot(b_finite, b_finite),
-                _dot(a_finite, b_finite))
-        self._add_finite(a_finite, np.abs(difference, out=difference), sums)
+        sums = (sliced_dot(difference, difference), sliced_dot(a_finite, a_finite), sliced_dot(b_finite, b_finite),
+                sliced_dot(a_finite, b_finite))
+        self._add_finite(a_finite, difference, sums)
 
     def _add_complex(self, a: np.ndarray, b: np.ndarray) -> None:
         """Complex blocks: moduli for |Δ| and norms, Re Σ conj(A)·B for the inner product."""
@@ -320,11 +340,13 @@ class _Accumulator:
         a, b = a[both], b[both]
         magnitude = np.abs(b - a)
         abs_a, abs_b = np.abs(a), np.abs(b)
-        sums = (_dot(magnitude, magnitude), _dot(abs_a, abs_a), _dot(abs_b, abs_b), float(np.vdot(a, b).real))
+        sums = (sliced_dot(magnitude, magnitude), sliced_dot(abs_a, abs_a), sliced_dot(abs_b, abs_b),
+                float(np.vdot(a, b).real))
         self._add_finite(abs_a, magnitude, sums)
 
 
-def _dot(x: np.ndarray, y: np.ndarray) -> float:
+def sliced_dot(x: np.ndarray, y: np.ndarray) -> float:
+    """Σ x·y in float64, in slices short enough that OpenBLAS does not start its threads."""
     total = 0.0
     for start in range(0, x.size, DOT_SLICE):
         total += float(np.dot(x[start:start + DOT_SLICE], y[start:start + DOT_SLICE]))

@@ -32,6 +32,29 @@ class Progress(ValueObject):
         return f"Progress(done={self.done!r}, total={self.total!r}, message={self.message!r})"
 
 
+class Partial(Progress):
+    """A Progress that also hands over part of the result as plain data, for views that fill
+    while the work goes on (the series heatmap). Everything else takes it as a Progress."""
+
+    __slots__ = ("part",)
+
+    def __init__(self, done: int, total: int, message: str = "", part: object = None) -> None:
+        super().__init__(done, total, message)
+        object.__setattr__(self, "part", part)
+
+    def _fields(self) -> tuple:
+        return (self.done, self.total, self.message, self.part)
+
+    def __hash__(self) -> int:  # the part is usually a dict
+        return hash((self.done, self.total, self.message))
+
+    def __reduce__(self):
+        return Partial, self._fields()
+
+    def __repr__(self) -> str:
+        return f"Partial(done={self.done!r}, total={self.total!r}, message={self.message!r}, part=…)"
+
+
 TYPE_CHECKING = False  # type checkers take this branch; at run time typing (~3 ms to import) is not needed
 if TYPE_CHECKING:
     from typing import TypeVar
