@@ -63,3 +63,6 @@ def slow_file(tmp_path_factory):
     data = {f"layers.{index}.weight": [index, float(index)] for index in range(300_000)}
     path.write_bytes(pickle.dumps(data, protocol=2))
     return str(path)
+
+
+from tests.series_runs import series_runs  # noqa: E402,F401  (a session fixture: training runs written by torch)
