@@ -259,12 +259,18 @@ class PairAccumulator:
         self.exact = (dtype_a == dtype_b and dtype_a not in FLOATING and dtype_a not in COMPLEX
                       and rtol == 0 and atol == 0)
 
-    def add(self, a: np.ndarray, b: np.ndarray) -> None:
+    def add(self, a: np.ndarray, b: np.ndarray, squares: tuple[float, float] | None = None) -> None:
+        """Add a segment pair. ``squares``: Σa² and Σb² of these (float64, at most BLOCK
+        long) segments when the caller has them already, as a series does for a tensor it
+        pairs with two others; they are then not summed again."""
         with np.errstate(invalid="ignore", over="ignore"):
+            if squares is not None and a.size <= BLOCK:
+                self._add_block(a, b, squares)
+                return
             for start in range(0, a.size, BLOCK):
                 self._add_block(a[start:start + BLOCK], b[start:start + BLOCK])
 
-    def _add_block(self, a: np.ndarray, b: np.ndarray) -> None:
+    def _add_block(self, a: np.ndarray, b: np.ndarray, squares: tuple[float, float] | None = None) -> None:
         metrics = self.metrics
         metrics.numel += a.size
         if self.complex:
@@ -272,8 +278,8 @@ class PairAccumulator:
             return
         a64, b64 = self._float64("a", a), self._float64("b", b)
         difference = np.subtract(b64, a64, out=self.scratch.get("difference", np.float64, a.size))
-        sums = (sliced_dot(difference, difference), sliced_dot(a64, a64), sliced_dot(b64, b64),
-                sliced_dot(a64, b64))
+        square_a, square_b = squares or (sliced_dot(a64, a64), sliced_dot(b64, b64))
+        sums = (sliced_dot(difference, difference), square_a, square_b, sliced_dot(a64, b64))
         if all(math.isfinite(total) for total in sums[:3]):  # no NaN or Inf in either block
             self._add_finite(a64, difference, sums)
             if self.exact and self.differences:

@@ -25,7 +25,7 @@ from inspector.core.all_stats import split_rows
 from inspector.core.dtypes import COMPLEX, ITEMSIZE
 from inspector.core.errors import CheckpointError
 from inspector.core.model import TensorRef
-from inspector.core.pair_metrics import PairAccumulator, PairMetrics, sliced_dot
+from inspector.core.pair_metrics import BLOCK, PairAccumulator, PairMetrics, sliced_dot
 from inspector.core.progress import Job, Progress
 from inspector.core.values import FileCache, Scratch, iter_chunks
 
@@ -36,18 +36,23 @@ FIELDS = ("norm", "rel_step", "cos_prev", "dist_from_first", "nan", "inf")
 
 
 class LayerSeries:
-    """The numbers of one key, one entry per checkpoint (None where undefined or absent)."""
+    """The numbers of one key, one entry per checkpoint (None where undefined or absent), and
+    the key's shape and dtype (in the first checkpoint that holds it)."""
 
-    __slots__ = ("key", "norm", "rel_step", "cos_prev", "dist_from_first", "nan", "inf", "error")
+    __slots__ = ("key", "norm", "rel_step", "cos_prev", "dist_from_first", "nan", "inf", "shape", "dtype",
+                 "error")
 
-    def __init__(self, key: str, length: int) -> None:
+    def __init__(self, key: str, length: int, shape: tuple[int, ...] = (), dtype: str = "") -> None:
         self.key = key
         for name in FIELDS:
             setattr(self, name, [None] * length)
+        self.shape = shape
+        self.dtype = dtype
         self.error: str | None = None  # why some values could not be read
 
     def to_json(self) -> dict:
         entry = {name: list(getattr(self, name)) for name in FIELDS}
+        entry["shape"], entry["dtype"] = list(self.shape), self.dtype
         if self.error is not None:
             entry["error"] = self.error
         return entry
@@ -65,9 +70,10 @@ class _Own:
         self.numel = self.finite = self.nan = self.inf = 0
         self.sum_sq = 0.0
 
-    def add(self, values: np.ndarray) -> None:
+    def add(self, values: np.ndarray, squares: list[float]) -> None:
+        """Add a part, given the sum of squares of each of its blocks."""
         self.numel += values.size
-        total = _sum_of_squares(values)
+        total = sum(squares)
         if math.isfinite(total):
             self.finite += values.size
             self.sum_sq += total
@@ -79,17 +85,19 @@ class _Own:
         self.nan += nan
         self.inf += values.size - kept.size - nan
         self.finite += kept.size
-        self.sum_sq += _sum_of_squares(kept)
+        self.sum_sq += sum(_block_squares(kept))
 
     def merge(self, other: _Own) -> None:
         for name in self.__slots__:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-def _sum_of_squares(values: np.ndarray) -> float:
+def _block_squares(values: np.ndarray) -> list[float]:
+    """Σx² (Σ|x|² for complex values) of each BLOCK of ``values``, in float64."""
     if values.dtype.kind == "c":
-        return float(np.vdot(values, values).real)
-    return sliced_dot(values, values)
+        return [float(np.vdot(values[start:start + BLOCK], values[start:start + BLOCK]).real)
+                for start in range(0, values.size, BLOCK)]
+    return [sliced_dot(values[start:start + BLOCK], values[start:start + BLOCK]) for start in range(0, values.size, BLOCK)]
 
 
 class _PartResult:
@@ -121,7 +129,6 @@ def dynamics_job(keys: list[str], tensors: list[list[TensorRef | None]],
     """The dynamics of every key; ``tensors[i][t]`` is key i's tensor in checkpoint t (None
     when absent). Yields Progress in bytes read; ``on_layer`` sees each key as soon as it is
     done (in key order). Closing the job stops the threads after the part they are reading."""
-    length = len(tensors[0]) if tensors else 0
     run = _Run()
     results: dict[str, LayerSeries] = {}
     with FileCache() as files, ThreadPoolExecutor(workers or _default_workers(), "series") as pool:
@@ -130,7 +137,7 @@ def dynamics_job(keys: list[str], tensors: list[list[TensorRef | None]],
         try:
             for key, row, futures in zip(keys, tensors, pending):
                 yield from run.wait(futures)
-                results[key] = layer = _layer(key, _merged(futures, row), length)
+                results[key] = layer = _layer(key, _merged(futures, row), row)
                 if on_layer is not None:
                     on_layer(layer)
             yield Progress(run.total, run.total)
@@ -229,7 +236,8 @@ class _Slots:
 
 
 def _walk_part(run: _Run, column: list[TensorRef | None], files: FileCache, slots: _Slots) -> _PartResult:
-    """Read one part from every checkpoint in order, keeping the first and the previous."""
+    """Read one part from every checkpoint in order, keeping the first and the previous
+    (their values and the squares of their blocks: each is summed once, used up to three times)."""
     result = _PartResult(len(column))
     first = previous = None
     for index, part in enumerate(column):
@@ -245,21 +253,26 @@ def _walk_part(run: _Run, column: list[TensorRef | None], files: FileCache, slot
             previous = None
             continue
         run.count(_nbytes(part))
+        current = (values, _block_squares(values))
         result.own[index] = own = _Own()
-        own.add(values)
+        own.add(*current)
         if previous is not None:
-            result.previous[index] = _pair(previous, values, column[index - 1].dtype, part.dtype, slots.scratch)
+            result.previous[index] = _pair(previous, current, column[index - 1].dtype, part.dtype, slots.scratch)
         if index == 0:
-            first = values
+            first = current
         elif first is not None:
-            result.first[index] = _pair(first, values, column[0].dtype, part.dtype, slots.scratch)
-        previous = values
+            result.first[index] = _pair(first, current, column[0].dtype, part.dtype, slots.scratch)
+        previous = current
     return result
 
 
-def _pair(a: np.ndarray, b: np.ndarray, dtype_a: str, dtype_b: str, scratch: Scratch) -> PairMetrics:
+def _pair(a: tuple[np.ndarray, list[float]], b: tuple[np.ndarray, list[float]], dtype_a: str, dtype_b: str,
+          scratch: Scratch) -> PairMetrics:
+    (values_a, squares_a), (values_b, squares_b) = a, b
     accumulator = PairAccumulator(dtype_a, dtype_b, 0.0, 0.0, scratch, differences=False)
-    accumulator.add(a, b)
+    for block, squares in enumerate(zip(squares_a, squares_b)):
+        start = block * BLOCK
+        accumulator.add(values_a[start:start + BLOCK], values_b[start:start + BLOCK], squares)
     return accumulator.metrics
 
 
@@ -275,8 +288,9 @@ def _merged(futures: list[Future], row: list[TensorRef | None]) -> _PartResult:
     return merged
 
 
-def _layer(key: str, merged: _PartResult, length: int) -> LayerSeries:
-    layer = LayerSeries(key, length)
+def _layer(key: str, merged: _PartResult, row: list[TensorRef | None]) -> LayerSeries:
+    held = next((tensor for tensor in row if tensor is not None), None)
+    layer = LayerSeries(key, len(row), held.shape if held else (), held.dtype if held else "")
     for index, own in enumerate(merged.own):
         if own is None:
             continue

@@ -1,0 +1,93 @@
+"""Time `inspector series --json FOLDER` against `cat` of the same files.
+
+    python bench/bench_series.py [--checkpoints 20] [--mb 100] [--tensors 300] [--folder /tmp/series-bench] [--runs 3]
+
+Writes a series of checkpoints with make_checkpoint.py (each one a different random draw of the
+same model, so every layer moves at every step) unless they are already in ``--folder``. With
+a warm page cache, runs each command as a fresh process, imports included, alternating:
+
+- ours: ``python -m inspector series --json FOLDER`` run from this source tree;
+- the baseline: ``cat FILES > /dev/null``, reading every file once.
+
+Target: close to the time of reading the files once; our peak RSS <= 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import statistics
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_diff import ROOT, timed_run, warm  # noqa: E402
+
+TARGET_RSS_MB = 300.0
+
+
+def paths(folder: str, count: int) -> list[str]:
+    return [os.path.join(folder, f"epoch={epoch}-step={(epoch + 1) * 1000}.ckpt") for epoch in range(count)]
+
+
+def prepare(folder: str, count: int, megabytes: float, tensors: int) -> None:
+    """Write the checkpoints that are missing (run in a child process: see ``main``)."""
+    from make_checkpoint import write_checkpoint
+
+    os.makedirs(folder, exist_ok=True)
+    for epoch, path in enumerate(paths(folder, count)):
+        if not os.path.exists(path):
+            write_checkpoint(path, megabytes / 1000, tensors, seed=epoch)
+
+
+def ours(folder: str) -> list[str]:
+    return [sys.executable, "-m", "inspector", "series", "--json", folder]
+
+
+def cat(files: list[str]) -> list[str]:
+    return ["sh", "-c", 'cat "$@" > /dev/null', "cat", *files]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoints", type=int, default=20)
+    parser.add_argument("--mb", type=float, default=100.0, help="size of each checkpoint in MB (1e6 bytes)")
+    parser.add_argument("--tensors", type=int, default=300, help="tensors per checkpoint")
+    parser.add_argument("--folder", default="/tmp/series-bench", help="where the files are (kept)")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each command")
+    parser.add_argument("--prepare-only", action="store_true", help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.prepare_only:
+        prepare(options.folder, options.checkpoints, options.mb, options.tensors)
+        return 0
+    # A child's peak RSS starts from its parent's at fork: torch stays out of this process.
+    subprocess.run([sys.executable, __file__, "--prepare-only", "--checkpoints", str(options.checkpoints),
+                    "--mb", str(options.mb), "--tensors", str(options.tensors), "--folder", options.folder],
+                   check=True, cwd=ROOT)
+    files = paths(options.folder, options.checkpoints)
+    extra = sorted(set(glob.glob(os.path.join(options.folder, "*"))) - set(files))
+    if extra:
+        raise SystemExit(f"{options.folder} holds other files too: {extra[:3]}")
+    total = sum(os.path.getsize(path) for path in files)
+    print(f"{len(files)} checkpoints in {options.folder}: {total / 1e9:.2f} GB, {options.tensors} tensors each; "
+          f"{options.runs} runs")
+    warm(*files)
+    timed_run(ours(options.folder))  # warm the bytecode cache
+    mine, rss, reads = [], [], []
+    for _ in range(options.runs):
+        elapsed, peak = timed_run(ours(options.folder))
+        mine.append(elapsed)
+        rss.append(peak)
+        reads.append(timed_run(cat(files))[0])
+    ours_s, cat_s = statistics.median(mine), statistics.median(reads)
+    print(f"inspector series --json FOLDER : median {ours_s:.2f} s ({total / 1e9 / ours_s:.2f} GB/s), "
+          f"peak RSS {max(rss):.0f} MB")
+    print(f"cat FILES > /dev/null          : median {cat_s:.2f} s ({total / 1e9 / cat_s:.2f} GB/s)")
+    print(f"ratio: {ours_s / cat_s:.2f}x the time of reading the files once; "
+          f"peak RSS {max(rss):.0f} MB (target <= {TARGET_RSS_MB:.0f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
