@@ -15,6 +15,8 @@ from inspector.core.progress import Job
 JOBS: dict[str, str] = {
     "load": "inspector.core.loader:load_checkpoint",  # path
     "demo": "inspector.demo:build_demo_job",  # cache_dir
+    "series": "inspector.core.series:series_document_job",  # paths
+    "series_histograms": "inspector.core.series_histograms:series_histograms_job",  # paths, keys, key, bins
 }
 
 PLAIN_SCALARS = (str, int, float, bool, type(None))

@@ -82,12 +82,12 @@ def _member_rule(rule: Rule) -> Rule:
     return Rule(rule.kind, rule.old, rule.new)
 
 
-def tensor_path_in(checkpoint: Checkpoint, keys: list[str], key: str) -> TensorPath | None:
-    """Where the series' ``key`` is in ``checkpoint`` (a contract path), matched as the series
-    matched it; None when the checkpoint has no such tensor."""
+def tensor_in(checkpoint: Checkpoint, keys: list[str], key: str) -> tuple[TensorPath, TensorRef] | None:
+    """Where the series' ``key`` is in ``checkpoint`` (a contract path) and its tensor, matched
+    as the series matched it; None when the checkpoint has no such tensor."""
     view = choose_state_dict(checkpoint)
     alignment = align_keys(keys, view.tensors)
     for _, key_a, key_b in alignment.pairs:
         if key_a == key:
-            return view.paths[key_b]
+            return view.paths[key_b], view.tensors[key_b]
     return None

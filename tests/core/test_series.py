@@ -3,6 +3,7 @@ numbers, on runs written by torch as Lightning, plain scripts, timm and the HF T
 
 from __future__ import annotations
 
+import math
 import os
 
 import pytest
@@ -171,3 +172,35 @@ def test_names_order_a_series_that_records_nothing(tmp_path):
     assert [entry["epoch"] for entry in document["checkpoints"]] == [1, 2, 10]
     expected = oracle([weights[2], weights[0], weights[1]])
     assert same_numbers(document["layers"]["fc.weight"]["rel_step"], expected["rel_step"])
+
+
+def test_one_tensor_over_the_series_has_exact_extremes_and_bands_within_a_bin(series_runs):
+    from inspector.core.series_histograms import BAND_PROBABILITIES, FINE_BINS, series_histograms_job
+
+    run = series_runs["ddp"]
+    keys = summarise([run.folder])["keys"]
+    result = run_job(series_histograms_job(run.paths, keys, "2.weight", bins=32))
+    assert result["key"] == "2.weight" and len(result["checkpoints"]) == len(run.paths)
+    for entry, weights in zip(result["checkpoints"], run.weights):
+        values = weights["2.weight"].double().flatten()
+        low, high = values.min().item(), values.max().item()
+        assert entry["bands"][0] == low and entry["bands"][-1] == high
+        width = (high - low) / FINE_BINS
+        ordered = values.sort().values
+        for got, probability in zip(entry["bands"][1:-1], BAND_PROBABILITIES):
+            crossing = ordered[math.ceil(probability * values.numel()) - 1].item()  # where the CDF reaches it
+            assert abs(got - crossing) <= width * (1 + 1e-9)
+        assert entry["mean"] == pytest.approx(values.mean().item(), rel=1e-12)
+        assert len(entry["counts"]) == 32 and sum(entry["counts"]) == values.numel()
+        expected, _ = torch.histogram(values, bins=torch.tensor(entry["edges"], dtype=torch.float64))
+        assert entry["counts"] == expected.long().tolist()
+
+
+def test_a_checkpoint_without_the_tensor_has_no_entry_and_a_broken_one_says_why(series_runs, bad_files):
+    from inspector.core.series_histograms import series_histograms_job
+
+    run = series_runs["plain"]
+    keys = summarise([run.folder])["keys"]
+    result = run_job(series_histograms_job([run.paths[0], bad_files["page.pt"]], keys, "0.weight"))
+    assert result["checkpoints"][0]["count"] == 72 and "HTML" in result["checkpoints"][1]["error"]
+    assert run_job(series_histograms_job([run.paths[0]], [*keys, "9.weight"], "9.weight"))["checkpoints"] == [None]
