@@ -186,3 +186,11 @@ def strip_suffixes(name: str) -> str:
 def _last_number(pattern: re.Pattern, text: str) -> int | None:
     found = pattern.findall(text)
     return int(found[-1]) if found else None
+
+
+def file_label(path: str) -> str:
+    """A checkpoint's name for people: the file name, with its Trainer folder for a Trainer
+    checkpoint's model file (``checkpoint-500/model.safetensors``)."""
+    name = os.path.basename(path.rstrip(os.sep))
+    parent = os.path.basename(os.path.dirname(path.rstrip(os.sep)))
+    return f"{parent}/{name}" if _HF_FOLDER.match(parent) else name

@@ -3,9 +3,9 @@ the layers that moved most, those that stopped moving and those that went non-fi
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
+from inspector.core.series_discovery import file_label
 from inspector.core.series_findings import moved_most, non_finite, stopped_moving
 
 MAX_NAME_WIDTH = 48
@@ -103,10 +103,7 @@ def _value(value: object) -> str:
 
 
 def _name(path: str) -> str:
-    name = os.path.basename(path.rstrip(os.sep))
-    parent = os.path.basename(os.path.dirname(path.rstrip(os.sep)))
-    if parent.startswith("checkpoint-"):  # a Trainer folder's model file: the folder says which
-        name = f"{parent}/{name}"
+    name = file_label(path)
     return name if len(name) <= MAX_NAME_WIDTH else "…" + name[-(MAX_NAME_WIDTH - 1):]
 
 

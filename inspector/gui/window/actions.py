@@ -16,6 +16,7 @@ from inspector.gui.window.recent_files import RecentFiles
 class Handlers:
     open_files: Callable[[], None]
     open_folder: Callable[[], None]
+    open_series: Callable[[], None]
     open_paths: Callable[[list[str]], None]
     open_demo: Callable[[], None]
     reload: Callable[[], None]
@@ -38,6 +39,7 @@ class WindowActions:
         self._recent = recent
         self.open = self._action("&Open…", handlers.open_files, "Ctrl+O")
         self.open_folder = self._action("Open &Folder…", handlers.open_folder, "Ctrl+Shift+O")
+        self.open_series = self._action("Open &Series…", handlers.open_series, "Ctrl+Shift+S")
         self.open_demo = self._action("Open &Demo Checkpoints", handlers.open_demo)
         self.reload = self._action("&Reload", handlers.reload, "F5", "Ctrl+R")
         self.close = self._action("&Close", handlers.close_document, "Ctrl+W", "Ctrl+F4")
@@ -79,7 +81,7 @@ class WindowActions:
     def _build_menus(self) -> None:
         bar = self._window.menuBar()
         file_menu = bar.addMenu("&File")
-        for item in (self.open, self.open_folder, self.recent_menu, self.open_demo, None,
+        for item in (self.open, self.open_folder, self.open_series, self.recent_menu, self.open_demo, None,
                      self.reload, self.close, None, self.quit):
             if item is None:
                 file_menu.addSeparator()

@@ -17,6 +17,7 @@ from inspector.gui.window.demo_opener import DemoOpener
 from inspector.gui.document.document import Document
 from inspector.gui.workers.load_scheduler import LoadScheduler
 from inspector.core.path_expansion import expand_paths
+from inspector.core.series_discovery import looks_like_series_folder
 from inspector.core.sniff import CHECKPOINT_SUFFIXES
 from inspector.gui.window.recent_files import RecentFiles
 from inspector.gui.window.settings import app_settings
@@ -60,10 +61,17 @@ class MainWindow(QMainWindow):
 
     # --- documents -----------------------------------------------------------------------
     def documents(self) -> list[Document]:
-        return [self.tabs.widget(index) for index in range(self.tabs.count())]
+        return [widget for widget in self._tab_widgets() if isinstance(widget, Document)]
 
     def current_document(self) -> Document | None:
-        return self.tabs.currentWidget()
+        widget = self.tabs.currentWidget()
+        return widget if isinstance(widget, Document) else None
+
+    def series_tabs(self) -> list:
+        return [widget for widget in self._tab_widgets() if not isinstance(widget, Document)]
+
+    def _tab_widgets(self) -> list:
+        return [self.tabs.widget(index) for index in range(self.tabs.count())]
 
     def open_paths(self, paths: list[str]) -> list[Document]:
         opened = [self.open_document(path) for path in expand_paths(paths)]
@@ -97,7 +105,8 @@ class MainWindow(QMainWindow):
         if document is None:
             return
         document.shutdown()
-        self.loads.forget(document)
+        if isinstance(document, Document):
+            self.loads.forget(document)
         self.tabs.removeTab(index)
         document.deleteLater()
         self._on_documents_changed()
@@ -111,8 +120,25 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop every worker (the window is closing)."""
         self.demo.cancel()
-        for document in self.documents():
-            document.shutdown()
+        for widget in self._tab_widgets():
+            widget.shutdown()
+
+    def open_series(self, paths: list[str]):
+        """A series tab summarising the checkpoints ``paths`` name (a run's folder, files, globs)."""
+        from inspector.gui.series.series_tab import SeriesTab  # pyqtgraph: only once a series is opened
+
+        compare = getattr(self, "open_compare", None)
+        tab = SeriesTab(paths, can_compare=compare is not None)
+        tab.tensorRequested.connect(lambda path, key: self._on_series_tensor_requested(tab, path, key))
+        tab.stateChanged.connect(lambda: self._on_document_state_changed(tab))
+        if compare is not None:
+            tab.compareRequested.connect(compare)
+        self.tabs.addTab(tab, theme.app_icon(), tab.title)
+        self.tabs.setTabToolTip(self.tabs.indexOf(tab), "\n".join(tab.paths))
+        self.tabs.setCurrentWidget(tab)
+        self._on_documents_changed()
+        tab.start()
+        return tab
 
     # --- Qt overrides --------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -127,7 +153,20 @@ class MainWindow(QMainWindow):
         paths = _local_paths(event.mimeData())
         if paths:
             event.acceptProposedAction()
-            self.open_paths(paths)
+            if len(paths) == 1 and looks_like_series_folder(paths[0]) and self.ask_open_as(paths[0]) == "series":
+                self.open_series(paths)
+            else:
+                self.open_paths(paths)
+
+    def ask_open_as(self, folder: str) -> str:
+        """A dropped folder of several checkpoints: "series" or "files"."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Open a folder of checkpoints",
+                          f"{os.path.basename(folder.rstrip(os.sep))} holds several checkpoints.", parent=self)
+        series = box.addButton("Open as a Series", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Open Each File", QMessageBox.ButtonRole.RejectRole)
+        box.setInformativeText("A series shows the metrics they record and how every layer moved between them.")
+        box.exec()
+        return "series" if box.clickedButton() is series else "files"
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.remember:
@@ -148,6 +187,7 @@ class MainWindow(QMainWindow):
     # --- wiring --------------------------------------------------------------------------
     def _handlers(self) -> Handlers:
         return Handlers(open_files=self._on_open_files, open_folder=self._on_open_folder,
+                        open_series=self._on_open_series,
                         open_paths=self.open_paths, open_demo=self.demo.start, reload=self._on_reload,
                         close_document=self.close_document, focus_filter=self._on_focus_filter,
                         set_color_scheme=self.set_color_scheme, next_document=lambda: self._step_document(1),
@@ -196,7 +236,8 @@ class MainWindow(QMainWindow):
     def _update_status(self) -> None:
         document = self.current_document()
         self.status_label.setText(document_status(document) if document is not None else "")
-        title = f"{document.title} — Checkpoint Inspector" if document is not None else "Checkpoint Inspector"
+        tab = self.tabs.currentWidget()
+        title = f"{tab.title} — Checkpoint Inspector" if tab is not None else "Checkpoint Inspector"
         self.setWindowTitle(title)
 
     def _step_document(self, step: int) -> None:
@@ -213,6 +254,18 @@ class MainWindow(QMainWindow):
         path = QFileDialog.getExistingDirectory(self, "Open a checkpoint folder (sharded or DCP)")
         if path:
             self.open_paths([path])
+
+    def _on_open_series(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a folder of a run's checkpoints as a series")
+        if path:
+            self.open_series([path])
+
+    def _on_series_tensor_requested(self, tab, path: str, key: str) -> None:
+        from inspector.gui.series.tensor_opener import select_series_tensor
+
+        document = self.open_document(path)
+        self.tabs.setCurrentWidget(document)
+        select_series_tensor(document, tab.document["keys"], key)
 
     def _on_reload(self) -> None:
         document = self.current_document()

@@ -1,8 +1,9 @@
 """What runs inside a worker process: one named job from ``core.jobs``, reported through a pipe.
 
 This module must stay free of Qt: a spawned child imports it and nothing of the GUI.
-Messages are ``encode``d tuples: ``("progress", done, total, text)``, then exactly one of
-``("result", value)``, ``("error", one_line_message)``.
+Messages are ``encode``d tuples: ``("progress", done, total, text)`` (every so often) and
+``("partial", done, total, text, part)`` (every one: a ``Partial`` report's part of the result),
+then exactly one of ``("result", value)``, ``("error", one_line_message)``.
 """
 
 from __future__ import annotations
@@ -35,12 +36,16 @@ def child_main(connection: Connection, job_name: str, arguments: dict[str, objec
 
 
 def _drive(job: Job, connection: Connection) -> object:
+    from inspector.core.progress import Partial
     from inspector.gui.workers.transfer import encode
 
     last_sent = 0.0
     try:
         while True:
             report = next(job)
+            if isinstance(report, Partial):
+                connection.send_bytes(encode(("partial", report.done, report.total, report.message, report.part)))
+                continue
             now = time.monotonic()
             if now - last_sent >= PROGRESS_INTERVAL_S:
                 connection.send_bytes(encode(("progress", report.done, report.total, report.message)))

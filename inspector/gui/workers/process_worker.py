@@ -26,6 +26,7 @@ class ProcessWorker(QObject):
     """``start()`` once; then exactly one of succeeded / failed / cancelled is emitted."""
 
     progressed = Signal(int, int, str)
+    partialArrived = Signal(object)  # part of the result, from a job that yields Partial reports
     succeeded = Signal(object)
     failed = Signal(str)
     cancelled = Signal()
@@ -107,6 +108,9 @@ class ProcessWorker(QObject):
         kind = message[0]
         if kind == "progress":
             self.progressed.emit(*message[1:])
+        elif kind == "partial":
+            self.progressed.emit(*message[1:4])
+            self.partialArrived.emit(message[4])
         elif kind in ("result", "error", "exited"):
             self._settled = True
             if kind == "result":

@@ -1,0 +1,1 @@
+"""The series tab: a run's checkpoints, their recorded metrics and how every layer moved."""
