@@ -3,8 +3,8 @@
 ``optimizer.state_dict()`` numbers parameters by their position in ``param_groups``; a model
 state dict saved beside it lists them in the same order (``model.parameters()`` order, tied
 parameters once). The mapping is claimed only when exactly one state dict beside the optimizer
-has as many parameters as the groups list and every state tensor has its parameter's shape;
-otherwise nothing is claimed. Optimizer states keyed by parameter names (what
+has as many parameters as the groups list (or as many trainable ones, where the file records
+``requires_grad``) and every state tensor has its parameter's shape; otherwise nothing is claimed. Optimizer states keyed by parameter names (what
 ``torch.distributed.checkpoint`` saves) name their parameters themselves.
 """
 
@@ -23,8 +23,8 @@ def map_optimizer_params(root: object) -> None:
         if isinstance(state, dict) and state and all(isinstance(key, str) for key in state):
             _label(state, {key: key for key in state})
             continue
-        fitting = [names for names in (_fit(optimizer, other) for other in neighbours) if names is not None]
-        if len(fitting) == 1:
+        fitting = [names for names in (_fit_any(optimizer, other) for other in neighbours) if names]
+        if len(fitting) == 1:  # one state dict beside it fits: two that fit would be a guess
             _label(state, fitting[0])
 
 
@@ -65,11 +65,28 @@ def _parameters(candidate: object) -> list[tuple[str, TensorRef]]:
     return found
 
 
-def _fit(optimizer: dict, candidate: object) -> dict[object, str] | None:
-    """Parameter id -> name when ``candidate`` matches the optimizer's groups, else None."""
+def _parameter_lists(candidate: object) -> list[list[tuple[str, TensorRef]]]:
+    """The parameters an optimizer of this model may hold: all of them, and — when the file
+    records ``requires_grad`` (saved Parameters) — the trainable ones, as optimizers built
+    from ``filter(lambda p: p.requires_grad, model.parameters())`` hold."""
+    parameters = _parameters(candidate)
+    recorded = all(tensor.extra.get("parameter") for _, tensor in parameters)
+    trainable = [(key, tensor) for key, tensor in parameters if tensor.requires_grad]
+    return [parameters, trainable] if recorded and len(trainable) < len(parameters) else [parameters]
+
+
+def _fit_any(optimizer: dict, candidate: object) -> dict[object, str] | None:
+    for parameters in _parameter_lists(candidate):
+        names = _fit(optimizer, parameters)
+        if names is not None:
+            return names
+    return None
+
+
+def _fit(optimizer: dict, parameters: list[tuple[str, TensorRef]]) -> dict[object, str] | None:
+    """Parameter id -> name when ``parameters`` match the optimizer's groups, else None."""
     ids = [pid for group in optimizer.get("param_groups") or () if isinstance(group, dict)
            for pid in (group.get("params") or ())]
-    parameters = _parameters(candidate)
     if len(ids) != len(parameters) or len(set(map(repr, ids))) != len(ids):
         return None
     names = {}

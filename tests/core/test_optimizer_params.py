@@ -125,3 +125,16 @@ def test_nothing_is_claimed_when_ambiguous_or_not_matching(folder):
     path = str(folder / "head_only.pt")
     torch.save({"model": frozen.state_dict(), "optimizer": partial.state_dict()}, path)
     assert set(ours(path, ("optimizer",)).values()) == {None}
+
+
+def test_trainable_parameters_when_the_file_records_requires_grad(folder):
+    """An optimizer over the trainable parameters only, beside a keep_vars state dict that says which."""
+    model = Generator()
+    model.net[0].requires_grad_(False)
+    optimizer = _trained(model, parameters=[p for p in model.parameters() if p.requires_grad])
+    path = str(folder / "fine_tune.pt")
+    torch.save({"model": model.state_dict(keep_vars=True), "optimizer": optimizer.state_dict()}, path)
+    assert ours(path, ("optimizer",)) == expected(optimizer, torch_mapping(model, optimizer))
+    plain = str(folder / "fine_tune_plain.pt")  # without requires_grad recorded, nothing is claimed
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict()}, plain)
+    assert set(ours(plain, ("optimizer",)).values()) == {None}
