@@ -64,6 +64,7 @@ def heatmap_job(tensor: TensorRef, request: SliceRequest) -> Job[SliceData]:
     view = slice_view(tensor, request)
     rows, columns = view.shape
     step = pooling_step((rows, columns))
+    values.check_walkable(values.stored_view(view)[0])  # repeated rows/columns are read once
     yield Progress(0, rows, "heatmap")
     if step == (1, 1):  # small enough to show every element
         return SliceData(_to_float32(values.read_array(view)), step, (rows, columns), request.pooling)
@@ -89,9 +90,15 @@ def preview_job(tensor: TensorRef, request: SliceRequest, first_row: int = 0) ->
 
 
 def _pool_band(band: TensorRef, column_step: int, pooling: str, values):
-    """One image row from a band of rows: read in pieces of whole column blocks."""
+    """One image row from a band of rows: read in pieces of whole column blocks. Rows or
+    columns repeated by a stride of 0 are read once: pooling copies of a value is pooling it."""
     import numpy as np
 
+    stored, _ = values.stored_view(band)
+    if stored.shape[1] == 1 < band.shape[1]:  # every column the same: one pooled value, repeated
+        single = _pool_band(stored, 1, pooling, values)
+        return np.repeat(single, math.ceil(band.shape[1] / column_step), axis=1)
+    band = stored
     rows, columns = band.shape
     block_columns = max(column_step, (READ_BUDGET // max(rows, 1)) // column_step * column_step)
     pieces = []
