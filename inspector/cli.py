@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, str] = {
     "info": "info",
     "diff": "diff",
     "export": "export",
+    "check": "check",
 }
 
 

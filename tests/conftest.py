@@ -63,3 +63,11 @@ def slow_file(tmp_path_factory):
     data = {f"layers.{index}.weight": [index, float(index)] for index in range(300_000)}
     path.write_bytes(pickle.dumps(data, protocol=2))
     return str(path)
+
+
+@pytest.fixture(scope="session")
+def check_files(tmp_path_factory):
+    """Checkpoints of torchvision architectures (values shared: a check never reads them)."""
+    from tests.check_files import write_check_files
+
+    return write_check_files(tmp_path_factory.mktemp("check"))

@@ -15,6 +15,7 @@ from inspector.core.progress import Job
 JOBS: dict[str, str] = {
     "load": "inspector.core.loader:load_checkpoint",  # path
     "demo": "inspector.demo:build_demo_job",  # cache_dir
+    "check": "inspector.core.check:check_job",  # path, target, subdict, strip_prefix, no_align, remaps
 }
 
 PLAIN_SCALARS = (str, int, float, bool, type(None))
