@@ -83,9 +83,9 @@ def builder_options(arch: str) -> tuple[str, ...]:
 
 
 def close_names(arch: str, known: list[str]) -> list[str]:
-    """Names in ``known`` that look like ``arch`` (a typo, another size of the same family)."""
+    """Names in ``known`` that look like ``arch``: those it begins (``vit`` -> ``vit_b_16``…),
+    then near spellings (``resnet19`` -> ``resnet18``)."""
     lowered = arch.lower()
+    starting = [name for name in known if lowered and name.startswith(lowered)]
     close = difflib.get_close_matches(lowered, known, n=CLOSE_NAMES, cutoff=0.6)
-    if not close:
-        close = [name for name in known if lowered and lowered in name][:CLOSE_NAMES]
-    return close
+    return list(dict.fromkeys([*starting, *close]))[:CLOSE_NAMES]

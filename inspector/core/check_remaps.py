@@ -3,8 +3,9 @@
 A remap is a dict (it crosses to the window and back as a job argument):
 ``{"kind": "strip-prefix", "prefix": "module."}``, ``{"kind": "add-prefix", "prefix": …}``,
 ``{"kind": "subdict", "subdict": "state_dict_ema"}``, ``{"kind": "drop", "keys": […],
-"what": "the mismatched head"}``, ``{"kind": "regex", "pattern": …, "replacement": …}`` and
-``{"kind": "layernorm"}`` (``gamma``/``beta`` -> ``weight``/``bias``). ``remap_steps`` turns
+"what": "the mismatched head"}``, ``{"kind": "regex", "pattern": …, "replacement": …}``,
+``{"kind": "segment", "old": "shortcut", "new": "downsample"}`` (one path segment renamed in
+every key) and ``{"kind": "layernorm"}`` (``gamma``/``beta`` -> ``weight``/``bias``). ``remap_steps`` turns
 one into key steps; ``candidates`` proposes some from what a check found (each is then
 tried, and kept only when it helps).
 """
@@ -21,7 +22,7 @@ from inspector.core.errors import CheckpointError
 from inspector.core.model import ModuleObject
 from inspector.core.tree import is_state_dict
 
-KINDS = ("strip-prefix", "add-prefix", "subdict", "drop", "regex", "layernorm")
+KINDS = ("strip-prefix", "add-prefix", "subdict", "drop", "regex", "segment", "layernorm")
 LAYERNORM_RENAMES = ((r"(^|\.)gamma$", r"\1weight"), (r"(^|\.)beta$", r"\1bias"))
 PREFIX_CANDIDATES = 3
 SEGMENT_CANDIDATES = 3
@@ -35,7 +36,8 @@ def checked_remap(remap: object) -> dict:
     if not isinstance(remap, dict) or remap.get("kind") not in KINDS:
         raise CheckpointError(f"not a remap: {remap!r} (kinds: {', '.join(KINDS)})")
     fields = {"strip-prefix": ("prefix",), "add-prefix": ("prefix",), "subdict": ("subdict",),
-              "regex": ("pattern", "replacement"), "layernorm": (), "drop": ()}[remap["kind"]]
+              "regex": ("pattern", "replacement"), "segment": ("old", "new"), "layernorm": (),
+              "drop": ()}[remap["kind"]]
     for field in fields:
         if not isinstance(remap.get(field), str) or (field != "replacement" and not remap[field]):
             raise CheckpointError(f"a {remap['kind']} remap needs a non-empty {field!r}")
@@ -59,6 +61,8 @@ def remap_name(remap: dict) -> str:
         return "rename 'gamma'/'beta' to 'weight'/'bias'"
     if kind == "regex":
         return f"rename /{remap['pattern']}/ to {remap['replacement']!r}"
+    if kind == "segment":
+        return f"rename {remap['old']!r} to {remap['new']!r} in every key"
     keys = remap["keys"]
     listed = ", ".join(keys[:LISTED_KEYS]) + (f" and {len(keys) - LISTED_KEYS} more" if len(keys) > LISTED_KEYS else "")
     return f"drop {remap.get('what') or f'{len(keys)} tensors'} ({listed})"
@@ -73,6 +77,9 @@ def remap_steps(remap: dict) -> list:
         return [RuleStep(Rule.add_prefix(remap["prefix"]))]
     if kind == "regex":
         return [RegexStep(remap["pattern"], remap["replacement"])]
+    if kind == "segment":
+        return [RegexStep(rf"(?<![^.]){re.escape(remap['old'])}(?![^.])", remap["new"].replace("\\", "\\\\"),
+                          remap_name(remap))]
     if kind == "layernorm":
         return [RegexStep(pattern, replacement, "rename 'gamma'/'beta' to 'weight'/'bias'")
                 for pattern, replacement in LAYERNORM_RENAMES]
@@ -128,7 +135,7 @@ def _rename_remaps(unexpected: list[str], missing: list[str]) -> list[dict]:
     for (old, new), _count in renames.most_common(SEGMENT_CANDIDATES):
         if remaps and (old, new) in (("gamma", "weight"), ("beta", "bias")):
             continue
-        remaps.append({"kind": "regex", "pattern": rf"(^|\.){re.escape(old)}(?=\.|$)", "replacement": rf"\g<1>{new}"})
+        remaps.append({"kind": "segment", "old": old, "new": new})
     return remaps
 
 
