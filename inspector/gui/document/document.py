@@ -25,6 +25,7 @@ class Document(QWidget):
     loadFinished = Signal()  # ready, error or cancelled
     splitterMoved = Signal(object)  # the splitter's saved state (QByteArray)
     columnsResized = Signal(object)  # the tree header's saved state (QByteArray)
+    shuttingDown = Signal()  # the document is closing: features stop their workers
 
     def __init__(self, path: str, parent: QWidget | None = None):
         super().__init__(parent)
@@ -84,6 +85,7 @@ class Document(QWidget):
 
     def shutdown(self) -> None:
         """Stop the load and the panel's background work (closing the document)."""
+        self.shuttingDown.emit()
         self.shutdown_worker()
         self.tensor_panel.shutdown()
 

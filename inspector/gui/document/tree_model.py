@@ -7,7 +7,7 @@ failed, the model holds a single status row instead of a tree ("Loading…", the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
@@ -28,6 +28,15 @@ class StatusRow:
     text: str
 
 
+@dataclass(frozen=True)
+class RowDecoration:
+    """How a feature marks a row (a check's verdict on a tensor, …): a background tint and a
+    line added to the name's tooltip."""
+
+    background: Any = None  # a QColor, or None
+    tooltip: str = ""
+
+
 class CheckpointTreeModel(QAbstractItemModel):
     NAME, SHAPE, TYPE, NUMEL, SIZE, ROLE = range(6)
     HEADERS = ("Name", "Shape / value", "Type", "Numel", "Size", "Role")
@@ -39,6 +48,7 @@ class CheckpointTreeModel(QAbstractItemModel):
         super().__init__(parent)
         self._root: Any = None
         self._status: StatusRow | None = None
+        self._decorate: Callable[[Any], RowDecoration | None] | None = None
 
     # --- content -------------------------------------------------------------------------
     @property
@@ -63,6 +73,14 @@ class CheckpointTreeModel(QAbstractItemModel):
         self.beginResetModel()
         self._root, self._status = None, StatusRow(kind, text)
         self.endResetModel()
+
+    def set_row_decorator(self, decorate: Callable[[Any], RowDecoration | None] | None) -> None:
+        """``decorate(node)`` marks the rows it returns a decoration for; None removes the marks."""
+        self._decorate = decorate
+        rows = self.rowCount()
+        if rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(rows - 1, self.columnCount() - 1),
+                                  [Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ToolTipRole])
 
     def node(self, index: QModelIndex) -> Any:
         """The core node at ``index`` (None for the status row or an invalid index)."""
@@ -136,12 +154,22 @@ class CheckpointTreeModel(QAbstractItemModel):
         if role == self.SortRole:
             return _sort_value(item, index.column())
         if role == Qt.ItemDataRole.ToolTipRole:
-            return full_text(item, index.column())
+            return self._decorated_tooltip(item, index.column())
+        if role == Qt.ItemDataRole.BackgroundRole:
+            decoration = self._decorate(item) if self._decorate is not None else None
+            return decoration.background if decoration is not None else None
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _alignment(index.column())
         if role == Qt.ItemDataRole.ForegroundRole:
             return _foreground(item, index.column())
         return None
+
+    def _decorated_tooltip(self, node: Any, column: int) -> str | None:
+        text = full_text(node, column)
+        decoration = self._decorate(node) if self._decorate is not None and column == self.NAME else None
+        if decoration is None or not decoration.tooltip:
+            return text
+        return f"{text}\n{decoration.tooltip}" if text else decoration.tooltip
 
 
 def display_text(node: Any, column: int) -> str:

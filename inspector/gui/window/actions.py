@@ -36,6 +36,7 @@ class WindowActions:
         self._window = window
         self._handlers = handlers
         self._recent = recent
+        self._feature_actions: list[QAction] = []
         self.open = self._action("&Open…", handlers.open_files, "Ctrl+O")
         self.open_folder = self._action("Open &Folder…", handlers.open_folder, "Ctrl+Shift+O")
         self.open_demo = self._action("Open &Demo Checkpoints", handlers.open_demo)
@@ -53,8 +54,22 @@ class WindowActions:
         self._build_menus()
 
     def set_document_actions_enabled(self, enabled: bool) -> None:
-        for action in (self.reload, self.close, self.find, self.next_document, self.previous_document):
+        for action in (self.reload, self.close, self.find, self.next_document, self.previous_document,
+                       *self._feature_actions):
             action.setEnabled(enabled)
+
+    def add_document_action(self, menu_title: str, text: str, handler: Callable[[], None], *shortcuts: str) -> QAction:
+        """A feature's action on the current document, in ``menu_title`` (made before Help when
+        missing); enabled while a document is open."""
+        action = self._action(text, handler, *shortcuts)
+        bar = self._window.menuBar()
+        menu = next((item.menu() for item in bar.actions() if item.menu() and item.text() == menu_title), None)
+        if menu is None:
+            menu = QMenu(menu_title, self._window)
+            bar.insertMenu(bar.actions()[-1], menu)
+        menu.addAction(action)
+        self._feature_actions.append(action)
+        return action
 
     def check_color_scheme(self, scheme: str) -> None:
         self.color_schemes[scheme].setChecked(True)

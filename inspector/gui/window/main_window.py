@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 from inspector import __version__
 from inspector.gui.window import theme
 from inspector.gui.window.actions import Handlers, WindowActions
+from inspector.gui.check.check_feature import CheckFeature
 from inspector.gui.window.demo_opener import DemoOpener
 from inspector.gui.document.document import Document
 from inspector.gui.workers.load_scheduler import LoadScheduler
@@ -52,6 +53,7 @@ class MainWindow(QMainWindow):
         self.demo = DemoOpener(self.open_paths, self.statusBar().showMessage, self)
         self.actions = WindowActions(self, self._handlers(), self.recent)
         self.actions.check_color_scheme(theme.requested_scheme())
+        self.checks = CheckFeature(self)
         self._splitter_state = app_settings().value("document_splitter")
         self._columns_state = app_settings().value("tree_columns")
         self._connect()
