@@ -66,6 +66,9 @@ def heatmap_job(tensor: TensorRef, request: SliceRequest) -> Job[SliceData]:
     step = pooling_step((rows, columns))
     values.check_walkable(values.stored_view(view)[0])  # repeated rows/columns are read once
     yield Progress(0, rows, "heatmap")
+    if rows == 0 or columns == 0:  # nothing to read, however long the other side
+        image = np.zeros((math.ceil(rows / step[0]), math.ceil(columns / step[1])), np.float32)
+        return SliceData(image, step, (rows, columns), request.pooling)
     if step == (1, 1):  # small enough to show every element
         return SliceData(_to_float32(values.read_array(view)), step, (rows, columns), request.pooling)
     bands = []

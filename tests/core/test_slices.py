@@ -72,3 +72,11 @@ def test_a_view_that_revisits_its_storage_too_often_is_refused(tmp_path):
     with pytest.raises(Exception, match="too many to walk"):
         run_job(heatmap_job(ref, SliceRequest()))
     assert slices.READ_BUDGET < values.MIN_WALK  # why the check must cover the whole slice
+
+
+@pytest.mark.parametrize("shape", [(0, 2**62), (2**40, 0), (0, 5)])
+def test_empty_slices_of_any_declared_width(tmp_path, shape):
+    torch.save({"empty": torch.empty(shape)}, tmp_path / "empty.pt")
+    ref = open_checkpoint(str(tmp_path / "empty.pt")).root["empty"]
+    data = run_job(heatmap_job(ref, SliceRequest()))
+    assert data.image.size == 0 and data.full_shape == shape

@@ -202,8 +202,8 @@ def _value_node_text(node: Any, column: int) -> str:
         if node.kind == "truncated":
             return f"(cut short: {getattr(node.value, 'reason', node.value)})"
         return value_text(node.value)
-    if column == CheckpointTreeModel.TYPE:
-        return "" if node.kind == "truncated" else type_name(node.value)
+    if column == CheckpointTreeModel.TYPE:  # the tree's class name: numpy scalars say which numpy type
+        return "" if node.kind == "truncated" else (node.class_name or type_name(node.value))
     return ""
 
 

@@ -57,3 +57,20 @@ def test_optimizer_entries_name_their_parameter(qtbot, saved):
         assert model.data(entry.siblingAtColumn(M.SHAPE)) == f"state of {trained[int(model.data(entry))]}"
         exp_avg = child_named(model, entry, "exp_avg")
         assert model.data(exp_avg.siblingAtColumn(M.ROLE)) == f"optimizer-state · of {trained[int(model.data(entry))]}"
+
+
+def test_numpy_values_show_their_numpy_type(qtbot, tmp_path):
+    import argparse
+
+    import numpy as np
+    import torch
+
+    values = {"best_acc1": np.float64(76.1), "steps": np.int32(7), "args": argparse.Namespace(lr=0.5)}
+    torch.save(values, tmp_path / "timm.pth.tar")
+    model, _ = make_models(build_tree(open_checkpoint(str(tmp_path / "timm.pth.tar"))))
+    for name in ("best_acc1", "steps"):
+        row = child_named(model, QModelIndex(), name)
+        assert model.data(row.siblingAtColumn(M.TYPE)) == f"numpy.{type(values[name]).__name__}"
+        assert model.data(row.siblingAtColumn(M.SHAPE)) == repr(values[name].item())
+    args = child_named(model, QModelIndex(), "args")
+    assert model.data(child_named(model, args, "lr").siblingAtColumn(M.SHAPE)) == repr(values["args"].lr)
