@@ -1,6 +1,7 @@
-"""One document's check: the request (target and remaps), its job in a worker process, and
-the latest report. "Latest wins": a new request stops the running job, whose result is then
-never shown. The Qt-free model is the report (core ``CheckReport``); this only runs and keeps it.
+"""One document's check: the request (target and remaps), its jobs in a worker process that
+stays up between them, and the latest report. "Latest wins": a new request replaces the
+running job, whose result is never shown. The Qt-free model is the report (core
+``CheckReport``); this only runs it and keeps it.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 
 from inspector.core.check_report import CheckReport
-from inspector.gui.workers.process_worker import ProcessWorker
+from inspector.gui.check.warm_worker import WarmWorker
 
 
 class CheckController(QObject):
@@ -24,7 +25,12 @@ class CheckController(QObject):
         self.target: dict | None = None
         self.remaps: list[dict] = []
         self.report: CheckReport | None = None
-        self._worker: ProcessWorker | None = None
+        self.worker = WarmWorker(self)
+        self._job: int | None = None
+        self.worker.progressed.connect(self._on_worker_progressed)
+        self.worker.succeeded.connect(self._on_worker_succeeded)
+        self.worker.failed.connect(self._on_worker_failed)
+        self.worker.cancelled.connect(self._on_worker_cancelled)
 
     def check(self, target: dict) -> None:
         """Check against a new target, from the file as it is (no remaps)."""
@@ -46,31 +52,37 @@ class CheckController(QObject):
     def run(self) -> None:
         if self.target is None:
             return
-        self.stop()
-        self._worker = ProcessWorker("check", {"path": self.path, "target": self.target, "remaps": self.remaps},
-                                     postprocess=CheckReport, parent=self)
-        self._worker.progressed.connect(self.progressed)
-        self._worker.succeeded.connect(self._on_worker_succeeded)
-        self._worker.failed.connect(self.failed)
-        self._worker.cancelled.connect(self.cancelled)
-        self._worker.start()
+        self._job = None  # whatever the old job still says is not shown
+        self._job = self.worker.submit("check", {"path": self.path, "target": self.target, "remaps": self.remaps})
         self.started.emit()
 
     def cancel(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
+        self.worker.cancel()
 
     def stop(self) -> None:
-        """Stop the running job without a word (it was replaced, or the document closes)."""
-        if self._worker is not None:
-            self._worker.blockSignals(True)
-            self._worker.cancel()
-            self._worker.deleteLater()
-            self._worker = None
+        """End the worker without a word (the check closes)."""
+        self._job = None
+        self.worker.stop()
 
     def is_running(self) -> bool:
-        return self._worker is not None and self._worker.is_running()
+        return self._job is not None
 
-    def _on_worker_succeeded(self, report: CheckReport) -> None:
-        self.report = report
-        self.reportChanged.emit(report)
+    def _on_worker_progressed(self, job: int, done: int, total: int, message: str) -> None:
+        if job == self._job:
+            self.progressed.emit(done, total, message)
+
+    def _on_worker_succeeded(self, job: int, document: dict) -> None:
+        if job == self._job:
+            self._job = None
+            self.report = CheckReport(document)
+            self.reportChanged.emit(self.report)
+
+    def _on_worker_failed(self, job: int, message: str) -> None:
+        if job == self._job:
+            self._job = None
+            self.failed.emit(message)
+
+    def _on_worker_cancelled(self, job: int) -> None:
+        if job == self._job:
+            self._job = None
+            self.cancelled.emit()
