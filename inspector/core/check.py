@@ -58,9 +58,17 @@ def _open_target(target: dict) -> Job:
         root = other.root
         return CheckpointTarget(target["path"], view, getattr(root, "class_name", "") if not view.path else "")
     yield Progress(int(READ_SHARE * 1000), 1000, "Importing torch and torchvision")
+    _need_torchvision()
     arch = ArchTarget(str(target["arch"]), target.get("num_classes"), target.get("options"))
     arch.check_name()
     return arch
+
+
+def _need_torchvision() -> None:
+    try:
+        import torchvision  # noqa: F401  (the check builds its models)
+    except ImportError as error:
+        raise CheckpointError(f"checking against an architecture needs torch and torchvision ({error})") from None
 
 
 class Settings:

@@ -5,8 +5,11 @@ lists, torch's text, one button per suggested remap (with the coverage it reache
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
+import re
+
 from PySide6.QtWidgets import (
-    QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QToolButton, QVBoxLayout, QWidget,
+    QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QToolButton, QVBoxLayout,
+    QWidget,
 )
 
 from inspector.core.check_report import CheckReport
@@ -49,6 +52,9 @@ class CheckPanel(QWidget):
         self.torch_text = TorchText()
         self.remaps = QVBoxLayout()
         self.remaps_title = QLabel("<b>Suggested remaps</b>")
+        self.pattern = QLineEdit(placeholderText="regex, e.g. ^encoder\\.", clearButtonEnabled=True)
+        self.replacement = QLineEdit(placeholderText="replacement, e.g. backbone.")
+        self.rename_button = QPushButton("Rename Keys")
         self.export_button = QPushButton("Export Fixed File…")
         self._layout()
         self._connect()
@@ -100,8 +106,11 @@ class CheckPanel(QWidget):
         content = QWidget()
         body = QVBoxLayout(content)
         body.setContentsMargins(0, 0, 0, 0)
+        rename = QHBoxLayout()
+        for widget in (self.pattern, self.replacement, self.rename_button):
+            rename.addWidget(widget, 0 if widget is self.rename_button else 1)
         for item in (self.error, self.retry_button, self.coverage, self.verdict, self.warnings, alignment,
-                     self.results, self.torch_text, self.remaps_title, self.remaps, self.export_button):
+                     self.results, self.torch_text, self.remaps_title, self.remaps, rename, self.export_button):
             if isinstance(item, QWidget):
                 body.addWidget(item, 1 if item is self.results else 0)
             else:
@@ -123,6 +132,9 @@ class CheckPanel(QWidget):
         self.loading_bar.cancelRequested.connect(self.cancelRequested)
         self.undo_button.clicked.connect(self.undoRequested)
         self.export_button.clicked.connect(self._on_export_button_clicked)
+        self.rename_button.clicked.connect(self._on_rename_button_clicked)
+        self.pattern.returnPressed.connect(self._on_rename_button_clicked)
+        self.replacement.returnPressed.connect(self._on_rename_button_clicked)
 
     def _show_error(self, message: str) -> None:
         self.error.setText(message)
@@ -153,6 +165,20 @@ class CheckPanel(QWidget):
             button.clicked.connect(lambda _checked=False, chosen=remap["remap"]: self.remapRequested.emit(chosen))
             self.remaps.addWidget(button)
         self.remaps_title.setVisible(self.remaps.count() > 0)
+
+    def _on_rename_button_clicked(self) -> None:
+        """A regex rename of the keys, as ``re.sub`` does it; checked here so a typo is said at once."""
+        pattern, replacement = self.pattern.text(), self.replacement.text()
+        try:
+            re.compile(pattern).sub(replacement, "")
+        except (re.error, IndexError) as error:
+            self.pattern.setToolTip(f"not a usable regex: {error}")
+            self.pattern.setStyleSheet(f"color: {theme.error_text_color().name()};")
+            return
+        self.pattern.setToolTip("")
+        self.pattern.setStyleSheet("")
+        if pattern:
+            self.remapRequested.emit({"kind": "regex", "pattern": pattern, "replacement": replacement})
 
     def _on_export_button_clicked(self) -> None:
         if self.report is not None:

@@ -104,6 +104,15 @@ def test_remap_buttons_re_run_the_check(qtbot, window, check_files):
     report = check.controller.report
     assert report.loads_strict and report.target == {"arch": "resnet18", "num_classes": 10}
     assert check.panel.verdict.text() == "strict=True: <b>loads</b>" and background(document, "fc", "weight") == loads
+    check.panel.pattern.setText("(")
+    check.panel.rename_button.click()  # refused at once: no job starts
+    assert not check.controller.is_running() and "not a usable regex" in check.panel.pattern.toolTip()
+    check.panel.pattern.setText(r"^fc\.")
+    check.panel.replacement.setText("classifier.")
+    click_and_wait(qtbot, check, check.panel.rename_button)
+    report = check.controller.report
+    assert report.applied == [r"rename /^fc\./ to 'classifier.'"]
+    assert report.unexpected == ["classifier.weight", "classifier.bias"] and report.missing == ["fc.weight", "fc.bias"]
 
 
 def test_the_dialog_offers_architectures_options_and_open_documents(qtbot):
