@@ -15,6 +15,7 @@ from inspector.core.check_remaps import remap_name
 CONTRACT_FIELDS = ("target", "alignment", "loaded", "target_tensors", "coverage", "missing", "unexpected",
                    "mismatched", "head_only", "strict_error", "remaps")
 FATES = ("loads", "mismatched", "unexpected", "dropped", "unused")
+MIXED = "mixed"
 FEW_LOADED_SHARE = 0.5
 NO_VERSIONS_NOTE = "the file records no module versions (_metadata); safetensors files never do"
 
@@ -74,8 +75,9 @@ def assemble_report(checker, feed, strict, loose, head_keys: set[str]) -> CheckR
         "loads_strict": strict.error is None, "raised": raised, "self_filled": [] if raised else loose.self_filled,
         "groups": {"missing": group_keys(missing), "unexpected": group_keys(unexpected),
                    "mismatched": group_keys([entry["key"] for entry in mismatched])},
-        "fates": _fates(feed, strict, loose, raised), "plan": _plan(feed).to_json(), "class_count_hint": None,
+        "plan": _plan(feed).to_json(), "class_count_hint": None,
     }
+    document["fates"], document["module_fates"] = _fates(feed, strict, loose, raised)
     document["warnings"] = _warnings(document, feed)
     return CheckReport(document)
 
@@ -94,15 +96,30 @@ def _source(checkpoint, feed) -> dict:
             "version_table": feed.view.version_table is not None}
 
 
-def _fates(feed, strict, loose, raised: str | None) -> list[list]:
-    """``[contract path, fate]`` for every tensor of the checked state dict."""
+def _fates(feed, strict, loose, raised: str | None) -> tuple[list[list], dict[str, str]]:
+    """``[contract path, fate]`` for every tensor of the checked state dict, and the fate of
+    each module prefix (``""``: the whole state dict) whose tensors all share one."""
     fed_fate: dict[str, str] = {}
     if not raised:
         fed_fate.update((fed, "loads") for fed in loose.received.values())
         fed_fate.update((fed, "mismatched") for _key, fed, _shape, _model in strict.mismatched)
         fed_fate.update((fed, "unexpected") for fed in loose.unexpected)
     fate_of = {original: fed_fate.get(fed, "unused") for fed, original in feed.names.items()}
-    return [[list(feed.view.paths[key]), fate_of.get(key, "dropped")] for key in feed.view.tensors]
+    fates, modules = [], {}
+    for key in feed.view.tensors:
+        fate = fate_of.get(key, "dropped")
+        fates.append([list(feed.view.paths[key]), fate])
+        for module in _module_paths(key):
+            modules[module] = fate if modules.get(module, fate) == fate else MIXED
+    return fates, {module: fate for module, fate in modules.items() if fate != MIXED}
+
+
+def _module_paths(key: str):
+    yield ""
+    dot = key.find(".")
+    while dot > 0:
+        yield key[:dot]
+        dot = key.find(".", dot + 1)
 
 
 def _warnings(document: dict, feed) -> list[str]:

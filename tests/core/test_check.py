@@ -94,6 +94,10 @@ def test_another_num_classes_is_a_head_only_mismatch(check_files, real_model):
     assert [entry["key"] for entry in report.mismatched] == ["fc.weight", "fc.bias"]
     assert report.head_only and not report.loads_strict
     assert report.groups["missing"] == [{"module": "fc", "names": ["weight", "bias"], "count": 2}]
+    fates = {tuple(path): fate for path, fate in report.fates}
+    assert fates[("fc.weight",)] == "mismatched" and fates[("layer1.0.conv1.weight",)] == "loads"
+    assert report.module_fates["fc"] == "mismatched" and report.module_fates["layer1.0"] == "loads"
+    assert "" not in report.module_fates  # the whole file: some load, some do not
     assert any("still raises on the 2 size mismatches" in warning for warning in report.warnings)
     hint = report.class_count_hint
     assert hint["num_classes"] == 10 and hint["strict"] and hint["coverage"] == 1.0

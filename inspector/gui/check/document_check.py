@@ -59,8 +59,9 @@ class DocumentCheck(QObject):
         self._on_document_load_finished()
 
     def _on_document_load_finished(self) -> None:
-        report, loaded = self.controller.report, self.document.loaded
-        self._decorate(RowFates(loaded.root, report.fates) if report is not None and loaded is not None else None)
+        """Tint the rows again: after a reload (F5) the tree is made of new rows."""
+        report = self.controller.report
+        self._decorate(RowFates.of(report) if report is not None else None)
 
     def _decorate(self, decorator) -> None:
         tree = self.document.tree_panel

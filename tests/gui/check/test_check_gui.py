@@ -169,7 +169,8 @@ def test_the_window_process_never_imports_torch(tmp_path, check_files):
         "dialog = CheckDialog([]); dialog.search.setText('vit_b_16'); assert dialog.target()['arch'] == 'vit_b_16'\n"
         "report = CheckReport(json.load(open(sys.argv[1])))\n"
         "panel = CheckPanel(); panel.show_report(report)\n"
-        "RowFates(build_tree(open_checkpoint(sys.argv[2])), report.fates)\n"
+        "fates = RowFates.of(report)\n"
+        "assert all(fates(node) is not None for node in build_tree(open_checkpoint(sys.argv[2])).children)\n"
         "loaded = sorted(name for name in sys.modules if name.split('.')[0] in ('torch', 'torchvision'))\n"
         "print(json.dumps(loaded))\n")
     result = subprocess.run([sys.executable, "-c", code, str(document_path), check_files["resnet18_c10.pt"]],
@@ -193,7 +194,7 @@ def test_rows_of_a_report_pass_the_model_tester(qtmodeltester, check_files):
     model = CheckpointTreeModel()
     model.set_root(root)
     report = check_checkpoint(check_files["resnet18_dp.pt"], {"arch": "resnet18"}, no_align=True)
-    model.set_row_decorator(RowFates(root, report.fates))
+    model.set_row_decorator(RowFates.of(report))
     qtmodeltester.check(model)
     module = model.index(0, 0)
     assert model.data(module) == "module" and model.data(module, Qt.ItemDataRole.BackgroundRole) is not None
