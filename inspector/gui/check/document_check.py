@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QSplitter
 
 from inspector.core.plan import ExportPlan
 from inspector.gui.check.check_controller import CheckController
@@ -24,18 +25,28 @@ class DocumentCheck(QObject):
         self.feature = feature
         self.controller = CheckController(document.path, self)
         self.panel = CheckPanel()
-        document.splitter.insertWidget(1, self.panel)
-        sizes = document.splitter.sizes()
-        document.splitter.setSizes([sizes[0], PANEL_WIDTH, *sizes[2:]])
+        self._place_beside_tree()
         self._connect()
 
     def close(self) -> None:
         """Stop the job, take the panel and the tints away."""
         self.controller.stop()
         self._decorate(None)
-        self.panel.setParent(None)
-        self.panel.deleteLater()
+        self.document.splitter.replaceWidget(0, self.tree_side)
+        self.beside.deleteLater()
         self.deleteLater()
+
+    def _place_beside_tree(self) -> None:
+        """The tree's side of the document's splitter becomes a splitter of its own, tree and
+        panel: the document's splitter (whose sizes the window remembers) keeps its two parts."""
+        splitter = self.document.splitter
+        self.tree_side = splitter.widget(0)
+        width = splitter.sizes()[0]
+        self.beside = QSplitter(Qt.Orientation.Horizontal, childrenCollapsible=False)
+        splitter.replaceWidget(0, self.beside)
+        self.beside.addWidget(self.tree_side)
+        self.beside.addWidget(self.panel)
+        self.beside.setSizes([max(width - PANEL_WIDTH, PANEL_WIDTH), PANEL_WIDTH])
 
     def _connect(self) -> None:
         controller, panel = self.controller, self.panel

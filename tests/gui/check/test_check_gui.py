@@ -72,7 +72,8 @@ def test_a_check_fills_the_panel_and_tints_the_tree(qtbot, window, check_files):
     expected = check_checkpoint(path, {"arch": "resnet18"})
     assert check.controller.report.to_json() == expected.to_json()
     panel = check.panel
-    assert document.splitter.indexOf(panel) == 1
+    assert document.splitter.count() == 2 and document.splitter.widget(0) is check.beside
+    assert check.beside.widget(1) is panel and check.beside.widget(0) is check.tree_side
     assert panel.coverage.format() == coverage_line(expected) and panel.coverage.value() == expected.loaded
     sections = panel.results.section_texts()
     assert sections["Size mismatches (2): the head only (num_classes differs)"] == [
@@ -145,6 +146,10 @@ def test_the_action_opens_the_dialog_and_closing_the_document_stops_its_check(qt
     dialog.accept()
     check = window.checks.check_of(document)
     assert check is not None and check.controller.is_running()
+    tree_side = check.tree_side
+    window.checks.forget(document)  # the panel's close button
+    assert document.splitter.widget(0) is tree_side and document.splitter.count() == 2
+    window.checks.check(document, {"arch": "resnet18"})
     window.close_document()
     assert window.checks.check_of(document) is None  # and the fixture sees no worker left running
 
