@@ -52,11 +52,17 @@ def _load_error(model, state_dict, strict: bool) -> str | None:
 
 @pytest.fixture(scope="module")
 def real_model():
-    """``real_model(arch, **options)``: the torchvision model on CPU, as a user builds it."""
+    """``real_model(arch, **options)``: the torchvision model on CPU, as a user builds it (once
+    per module: loading only changes its values, which no answer depends on)."""
     from torchvision.models import get_model
 
+    built = {}
+
     def build(arch: str, **options):
-        return get_model(arch, weights=None, **options)
+        key = (arch, tuple(sorted(options.items())))
+        if key not in built:
+            built[key] = get_model(arch, weights=None, **options)
+        return built[key]
     return build
 
 
