@@ -145,14 +145,14 @@ class Checker:
         head_keys = self.target.head_keys() if strict.mismatched else set()
         report = assemble_report(self, feed, strict, loose, head_keys)
         if not report.loads_strict:
-            yield from self._suggest(report, feed, strict, loose, head_keys)
+            yield from self._suggest(report, feed, strict, loose)
         return report
 
-    def _suggest(self, report: CheckReport, feed: Feed, strict, loose, head_keys: set[str]) -> Job:
+    def _suggest(self, report: CheckReport, feed: Feed, strict, loose) -> Job:
         mismatched = [(key, fed) for key, fed, _shape, _model in strict.mismatched]
-        head_only = bool(mismatched) and all(key in head_keys for key, _fed in mismatched)
-        found = candidates(loose.unexpected, [key for key in loose.missing if key not in dict(mismatched)],
-                           mismatched, head_only, other_subdicts(self.checkpoint.root, feed.view.path))
+        mismatched_keys = {key for key, _fed in mismatched}
+        found = candidates(loose.unexpected, [key for key in loose.missing if key not in mismatched_keys],
+                           mismatched, report.head_only, other_subdicts(self.checkpoint.root, feed.view.path))
         for index, remap in enumerate(found):
             yield Progress(600 + 350 * index // len(found), 1000, f"Trying {remap_name(remap)}")
             outcome = self._try(self.settings.plus(remap))
