@@ -29,21 +29,23 @@ def map_optimizer_params(root: object) -> None:
 
 
 def _optimizers_with_neighbours(root: object) -> Iterator[tuple[dict, list[object]]]:
-    """Each optimizer state dict with the values beside it (and beside the list holding it,
-    as Lightning's ``optimizer_states`` list sits beside ``state_dict``)."""
+    """Each optimizer state dict with the state dicts beside it (and beside the list holding
+    it, as Lightning's ``optimizer_states`` list sits beside ``state_dict``)."""
     stack: list[tuple[object, list[object]]] = [(root, [])]
     seen: set[int] = set()
     while stack and len(seen) < MAX_WALK_NODES:
         value, outer = stack.pop()
-        if id(value) in seen or not isinstance(value, (dict, list, tuple)):
+        if id(value) in seen:
             continue
         seen.add(id(value))
         children = list(value.values()) if isinstance(value, dict) else list(value)
+        beside = [child for child in children if _is_candidate(child)]
+        inherited = beside if isinstance(value, dict) else outer + beside  # one list per container
         for child in children:
             if is_optimizer_state(child):
-                yield child, [other for other in children + outer if _is_candidate(other)]
-            else:
-                stack.append((child, children if isinstance(value, dict) else outer + children))
+                yield child, beside + outer
+            elif isinstance(child, (dict, list, tuple)):
+                stack.append((child, inherited))
 
 
 def _is_candidate(value: object) -> bool:
