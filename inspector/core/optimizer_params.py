@@ -35,7 +35,7 @@ def _optimizers_with_neighbours(root: object) -> Iterator[tuple[dict, list[objec
     seen: set[int] = set()
     while stack and len(seen) < MAX_WALK_NODES:
         value, outer = stack.pop()
-        if id(value) in seen:
+        if id(value) in seen or not isinstance(value, (dict, list, tuple)):
             continue
         seen.add(id(value))
         children = list(value.values()) if isinstance(value, dict) else list(value)

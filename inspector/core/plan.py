@@ -74,10 +74,11 @@ class ExportPlan:
         except ValueError as error:
             raise CheckpointError(str(error)) from None
 
-    def save(self, path: str) -> None:
+    def save(self, path: str, protected: tuple[str, ...] = ()) -> None:
+        """Write the plan's JSON to ``path``, never over one of the ``protected`` files."""
         from inspector.core.writers.destination import replacing
 
-        with replacing(path) as file:
+        with replacing(path, protected) as file:
             file.write((json.dumps(self.to_json(), indent=1) + "\n").encode())
 
     @classmethod

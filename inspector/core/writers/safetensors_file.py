@@ -21,10 +21,14 @@ from inspector.core.dtypes import ITEMSIZE, SAFETENSORS_DTYPE
 from inspector.core.errors import CheckpointError
 from inspector.core.progress import Job, Progress
 from inspector.core.values import FileCache, Scratch
-from inspector.core.writers.destination import replacing
+from inspector.core.writers.destination import target_file
 from inspector.core.writers.layout import (CHUNK_BYTES, OutputTensor, iter_output_bytes, source_files,
                                            verbatim_source)
 from inspector.core.writers.sink import OutputSink
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 METADATA_KEY = "__metadata__"
 ALIASES_KEY = "aliases"
@@ -34,8 +38,9 @@ SAFETENSORS_NAME = {dtype: name for name, dtype in SAFETENSORS_DTYPE.items() if 
 
 
 def write_safetensors(tensors: list[OutputTensor], destination: str,
-                      metadata: dict[str, str] | None = None) -> Job[int]:
-    """Write ``tensors`` with ``metadata`` (str -> str) at ``destination``; returns the size."""
+                      metadata: dict[str, str] | None = None, into: BinaryIO | None = None) -> Job[int]:
+    """Write ``tensors`` with ``metadata`` (str -> str) at ``destination``; returns the size.
+    With ``into``, the bytes go to that open file and the caller gives it its name."""
     for tensor in tensors:
         reason = cannot_hold(tensor.dtype)
         if reason:
@@ -49,7 +54,7 @@ def write_safetensors(tensors: list[OutputTensor], destination: str,
     order = sorted(kept, key=lambda tensor: -ITEMSIZE[tensor.dtype])
     header = _header(order, metadata)
     total = sum(tensor.nbytes for tensor in order)
-    with replacing(destination, source_files(tensors)) as file, FileCache() as files:
+    with target_file(destination, source_files(tensors), into) as file, FileCache() as files:
         sink = OutputSink(file.fileno())
         sink.write(struct.pack("<Q", len(header)) + header)
         done = 0
@@ -58,8 +63,7 @@ def write_safetensors(tensors: list[OutputTensor], destination: str,
             yield Progress(done, total, f"writing {tensor.key}")
             done = yield from _write_tensor(sink, tensor, files, scratch, done, total)
         size = sink.position
-    yield Progress(total, total, "written")
-    return size
+    return size  # no report after the file is complete: a cancel then could not undo its rename
 
 
 def cannot_hold(dtype: str) -> str | None:
