@@ -24,8 +24,19 @@ def own_nbytes(tensor: TensorRef) -> int:
 
 
 def stored_nbytes(tensor: TensorRef) -> int:
-    """Bytes of the file this tensor reads: none without a storage."""
-    return group_nbytes(tensor.storage, (tensor,)) if tensor.storage is not None else 0
+    """Bytes of the file this tensor reads: none without a storage (``group_nbytes`` of one,
+    written out: the tree asks it of every tensor)."""
+    storage = tensor.storage
+    if storage is None:
+        return 0
+    size = ITEMSIZE.get(tensor.dtype, 1)
+    numel, last = 1, 0
+    for length, step in zip(tensor.shape, tensor.stride):
+        numel *= length
+        last += (length - 1) * step
+    if not numel:
+        return 0
+    return max(0, min((last + 1) * size, storage.nbytes - tensor.storage_offset * size, numel * size))
 
 
 def group_nbytes(storage: Storage, members: Iterable[TensorRef]) -> int:
