@@ -13,10 +13,10 @@ import argparse
 import sys
 
 from inspector.commands.output import run_with_progress, warn, write_json_document
+from inspector.core.dtypes import CAST_TARGETS
 
 DESCRIPTION = "Write a plain state dict (.pt or .safetensors) cut out of a checkpoint."
 USAGE_EXIT = 2
-CAST_TARGETS = ("float16", "bfloat16", "float32")
 
 
 class _AppendRename(argparse.Action):

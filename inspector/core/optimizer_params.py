@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 from inspector.core.model import MAX_WALK_NODES, ModuleObject, TensorRef
 from inspector.core.roles import is_optimizer_state, is_state_dict
+from inspector.core.sharing import view_key
 
 
 def map_optimizer_params(root: object) -> None:
@@ -59,8 +60,7 @@ def _parameters(candidate: object) -> list[tuple[str, TensorRef]]:
     for key, tensor in entries.items():
         if tensor.role != "parameter":
             continue
-        identity = (tensor.storage, tensor.storage_offset, tensor.shape, tensor.stride) \
-            if tensor.storage is not None else id(tensor)
+        identity = view_key(tensor)
         if identity not in seen:
             seen.add(identity)
             found.append((key, tensor))

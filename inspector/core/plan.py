@@ -19,7 +19,8 @@ from inspector.core.key_globs import first_match, matches
 from inspector.core.key_rules import Rule, apply_rules
 from inspector.core.model import Checkpoint, TensorRef
 from inspector.core.state_dict_choice import StateDictView, choose_state_dict
-from inspector.core.writers.cast import CAST_TARGETS, output_dtype
+from inspector.core.dtypes import CAST_TARGETS
+from inspector.core.writers.cast import output_dtype
 from inspector.core.writers.layout import OutputTensor
 
 PLAN_VERSION = 1

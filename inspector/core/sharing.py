@@ -16,6 +16,14 @@ from inspector.core.geometry import last_element
 from inspector.core.model import Storage, TensorRef
 
 
+def view_key(tensor: TensorRef) -> object:
+    """Equal for tensors that are the same view of the same stored bytes (tied weights), and
+    unique for a tensor without stored bytes."""
+    if tensor.storage is None:
+        return id(tensor)
+    return tensor.storage, tensor.storage_offset, tensor.shape, tensor.stride, tensor.dtype, tensor.layout
+
+
 def own_nbytes(tensor: TensorRef) -> int:
     try:
         return tensor.nbytes

@@ -22,7 +22,7 @@ from inspector.core.progress import Job, Progress
 from inspector.core.values import FileCache, Scratch
 from inspector.core.writers.destination import target_file
 from inspector.core.writers.layout import (OutputStorage, OutputTensor, group_storages,
-                                           iter_output_bytes, source_files, verbatim_source)
+                                           iter_output_bytes, files_read_by, verbatim_source)
 from inspector.core.writers.sink import OutputSink
 from inspector.core.writers.torch_pickle import TensorRecord, can_write, state_dict_pickle
 from inspector.core.writers.zip_records import ALIGNMENT, StoredZipWriter
@@ -49,7 +49,7 @@ def write_pt(tensors: list[OutputTensor], destination: str,
     storages = group_storages(tensors)
     pickle_bytes = state_dict_pickle(_records(storages, tensors))
     total = sum(storage.nbytes for storage in storages)
-    with target_file(destination, source_files(tensors), into) as file, FileCache() as files:
+    with target_file(destination, files_read_by(tensors), into) as file, FileCache() as files:
         sink = OutputSink(file.fileno())
         archive = StoredZipWriter(sink)
         prefix = archive_prefix(destination)

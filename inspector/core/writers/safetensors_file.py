@@ -21,8 +21,9 @@ from inspector.core.dtypes import ITEMSIZE, SAFETENSORS_DTYPE
 from inspector.core.errors import CheckpointError
 from inspector.core.progress import Job, Progress
 from inspector.core.values import FileCache, Scratch
+from inspector.core.sharing import view_key
 from inspector.core.writers.destination import target_file
-from inspector.core.writers.layout import (CHUNK_BYTES, OutputTensor, iter_output_bytes, source_files,
+from inspector.core.writers.layout import (CHUNK_BYTES, OutputTensor, iter_output_bytes, files_read_by,
                                            verbatim_source)
 from inspector.core.writers.sink import OutputSink
 
@@ -54,7 +55,7 @@ def write_safetensors(tensors: list[OutputTensor], destination: str,
     order = sorted(kept, key=lambda tensor: -ITEMSIZE[tensor.dtype])
     header = _header(order, metadata)
     total = sum(tensor.nbytes for tensor in order)
-    with target_file(destination, source_files(tensors), into) as file, FileCache() as files:
+    with target_file(destination, files_read_by(tensors), into) as file, FileCache() as files:
         sink = OutputSink(file.fileno())
         sink.write(struct.pack("<Q", len(header)) + header)
         done = 0
@@ -77,10 +78,8 @@ def split_aliases(tensors: list[OutputTensor]) -> tuple[list[OutputTensor], dict
     kept: list[OutputTensor] = []
     aliases: dict[str, str] = {}
     for tensor in tensors:
-        source = tensor.source
-        view = (source.storage, source.dtype, source.storage_offset, source.shape, source.stride,
-                tensor.dtype)
-        original = first_of.get(view) if source.storage is not None else None
+        view = (view_key(tensor.source), tensor.dtype)
+        original = first_of.get(view)
         if original is None:
             first_of[view] = tensor
             kept.append(tensor)
