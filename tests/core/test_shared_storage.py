@@ -102,7 +102,7 @@ def test_partial_views_count_the_bytes_they_reach_once(tmp_path):
     torch.save(views, tmp_path / "views.pt")
     checkpoint = open_checkpoint(str(tmp_path / "views.pt"))
     reached = {}
-    for name, view in views.items():
+    for view in views.values():
         start = view.storage_offset()
         last = start + sum((size - 1) * step for size, step in zip(view.shape, view.stride())) + 1
         reached.setdefault(view.untyped_storage().data_ptr(), set()).update(range(start, last))
