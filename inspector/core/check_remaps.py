@@ -20,7 +20,7 @@ from inspector.core.align import Rule
 from inspector.core.check_keys import DropStep, RegexStep, RuleStep
 from inspector.core.errors import CheckpointError
 from inspector.core.model import ModuleObject
-from inspector.core.tree import is_state_dict
+from inspector.core.tree import is_mostly_tensors
 
 KINDS = ("strip-prefix", "add-prefix", "subdict", "drop", "regex", "segment", "layernorm")
 LAYERNORM_RENAMES = ((r"(^|\.)gamma$", r"\1weight"), (r"(^|\.)beta$", r"\1bias"))
@@ -167,7 +167,7 @@ def other_subdicts(root: object, chosen_path: tuple) -> list[str]:
 
 
 def _is_state_dict(value: object) -> bool:
-    return isinstance(value, ModuleObject) and bool(value.state_dict) or is_state_dict(value)
+    return isinstance(value, ModuleObject) and bool(value.state_dict) or is_mostly_tensors(value)
 
 
 def applied_subdict(remaps: Iterable[dict], default: str | None) -> str | None:

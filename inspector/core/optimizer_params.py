@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 from inspector.core.model import MAX_WALK_NODES, ModuleObject, TensorRef
 from inspector.core.roles import is_optimizer_state, is_state_dict
+from inspector.core.sharing import view_key
 
 
 def map_optimizer_params(root: object) -> None:
@@ -29,8 +30,8 @@ def map_optimizer_params(root: object) -> None:
 
 
 def _optimizers_with_neighbours(root: object) -> Iterator[tuple[dict, list[object]]]:
-    """Each optimizer state dict with the values beside it (and beside the list holding it,
-    as Lightning's ``optimizer_states`` list sits beside ``state_dict``)."""
+    """Each optimizer state dict with the state dicts beside it (and beside the list holding
+    it, as Lightning's ``optimizer_states`` list sits beside ``state_dict``)."""
     stack: list[tuple[object, list[object]]] = [(root, [])]
     seen: set[int] = set()
     while stack and len(seen) < MAX_WALK_NODES:
@@ -39,11 +40,13 @@ def _optimizers_with_neighbours(root: object) -> Iterator[tuple[dict, list[objec
             continue
         seen.add(id(value))
         children = list(value.values()) if isinstance(value, dict) else list(value)
+        beside = [child for child in children if _is_candidate(child)]
+        inherited = beside if isinstance(value, dict) else outer + beside  # one list per container
         for child in children:
             if is_optimizer_state(child):
-                yield child, [other for other in children + outer if _is_candidate(other)]
-            else:
-                stack.append((child, children if isinstance(value, dict) else outer + children))
+                yield child, beside + outer
+            elif isinstance(child, (dict, list, tuple)):
+                stack.append((child, inherited))
 
 
 def _is_candidate(value: object) -> bool:
@@ -57,8 +60,7 @@ def _parameters(candidate: object) -> list[tuple[str, TensorRef]]:
     for key, tensor in entries.items():
         if tensor.role != "parameter":
             continue
-        identity = (tensor.storage, tensor.storage_offset, tensor.shape, tensor.stride) \
-            if tensor.storage is not None else id(tensor)
+        identity = view_key(tensor)
         if identity not in seen:
             seen.add(identity)
             found.append((key, tensor))

@@ -71,6 +71,10 @@ def heatmap_job(tensor: TensorRef, request: SliceRequest) -> Job[SliceData]:
         return SliceData(image, step, (rows, columns), request.pooling)
     if step == (1, 1):  # small enough to show every element
         return SliceData(_to_float32(values.read_array(view)), step, (rows, columns), request.pooling)
+    if view.stride[0] == 0:  # every row the same: pool one band and show it for every band
+        band = _pool_band(_row_band(view, 0, 1), step[1], request.pooling, values)
+        image = np.repeat(band, math.ceil(rows / step[0]), axis=0)
+        return SliceData(image, step, (rows, columns), request.pooling)
     bands = []
     for top in range(0, rows, step[0]):
         band = _row_band(view, top, min(step[0], rows - top))
