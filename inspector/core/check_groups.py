@@ -98,7 +98,10 @@ def format_indices(values: list[int]) -> str:
             previous = value
             continue
         run = previous - start + 1
-        pieces.append(f"{start}…{previous}" if run >= RUN_LENGTH else ",".join(str(item) for item in range(start, previous + 1)))
+        if run >= RUN_LENGTH:
+            pieces.append(f"{start}…{previous}")
+        else:
+            pieces.extend(str(item) for item in range(start, previous + 1))
         if value is not None:
             start = previous = value
     return "{" + ",".join(pieces) + "}"

@@ -107,10 +107,10 @@ def _prefix_remaps(unexpected: list[str], missing: list[str]) -> list[dict]:
     """Prefixes matching at least half as many keys as the best one (``module.layer1.0.`` also
     turns a few keys of a DataParallel file into model keys, but ``module.`` turns them all)."""
     missing_set, unexpected_set = set(missing), set(unexpected)
-    found = [(count, "strip-prefix", prefix)
-             for prefix, count in Counter(_leading_paths_leaving(unexpected, missing_set)).most_common(PREFIX_CANDIDATES)]
-    found += [(count, "add-prefix", prefix)
-              for prefix, count in Counter(_leading_paths_leaving(missing, unexpected_set)).most_common(PREFIX_CANDIDATES)]
+    strips = Counter(_leading_paths_leaving(unexpected, missing_set)).most_common(PREFIX_CANDIDATES)
+    adds = Counter(_leading_paths_leaving(missing, unexpected_set)).most_common(PREFIX_CANDIDATES)
+    found = [(count, "strip-prefix", prefix) for prefix, count in strips]
+    found += [(count, "add-prefix", prefix) for prefix, count in adds]
     best = max((count for count, _kind, _prefix in found), default=0)
     return [{"kind": kind, "prefix": prefix} for count, kind, prefix in found if 2 * count >= best]
 

@@ -31,7 +31,8 @@ def render_check(report: CheckReport) -> Iterator[str]:
     yield from _grouped(f"missing ({len(report.missing)})", report.groups["missing"])
     yield from _grouped(f"unexpected ({len(report.unexpected)})", report.groups["unexpected"])
     if report.self_filled:
-        yield from _grouped(f"filled in by the model itself ({len(report.self_filled)})", group_keys(report.self_filled))
+        title = f"filled in by the model itself ({len(report.self_filled)})"
+        yield from _grouped(title, group_keys(report.self_filled))
     if report.strict_error:
         yield "torch says:"
         yield from (INDENT + line for line in report.strict_error.splitlines())
@@ -51,7 +52,8 @@ def _mismatches(report: CheckReport) -> Iterator[str]:
             else "not only the head: the backbone differs")
     yield f"size mismatches ({len(entries)}), {kind}:"
     for entry in entries[:LISTED_MISMATCHES]:
-        yield f"{INDENT}{entry['key']}: {_shape(entry['checkpoint'])} in the file, {_shape(entry['model'])} in the model"
+        yield (f"{INDENT}{entry['key']}: {_shape(entry['checkpoint'])} in the file, "
+               f"{_shape(entry['model'])} in the model")
     rest = entries[LISTED_MISMATCHES:]
     if rest:
         yield f"{INDENT}… and {len(rest)} more:"

@@ -88,7 +88,8 @@ def run_trial(build, tensors: MetaTensors, names: dict[str, str], version_table:
             except Exception as error:  # torch's report, or a module's own error: the answer either way
                 result.error, result.torch_report = _error_text(error)
         result.target_keys = list(model.state_dict().keys())
-    result.received, result.mismatched, result.self_filled = recorder.received, recorder.mismatched, recorder.self_filled
+    result.received, result.mismatched = recorder.received, recorder.mismatched
+    result.self_filled = recorder.self_filled
     return result
 
 

@@ -71,7 +71,8 @@ class CheckDialog(QDialog):
         if arch is None:
             return None
         offered = builder_options(arch)
-        num_classes = self.num_classes.value() if self.num_classes_set.isChecked() and "num_classes" in offered else None
+        asked = self.num_classes_set.isChecked() and "num_classes" in offered
+        num_classes = self.num_classes.value() if asked else None
         options = {name: box.currentData() for name, box in self.options.items()
                    if name in offered and box.currentData() is not None}
         return {"arch": arch, "num_classes": num_classes, "options": options}

@@ -39,7 +39,8 @@ class CheckPanel(QWidget):
         self.again_button = QPushButton("Check Against…")
         self.close_button = QToolButton(text="✕", autoRaise=True, toolTip="Close the check")
         self.loading_bar = LoadingBar()
-        self.error = QLabel(wordWrap=True, visible=False, textInteractionFlags=Qt.TextInteractionFlag.TextSelectableByMouse)
+        selectable = Qt.TextInteractionFlag.TextSelectableByMouse
+        self.error = QLabel(wordWrap=True, visible=False, textInteractionFlags=selectable)
         self.retry_button = QPushButton("Try again", visible=False)
         self.coverage = QProgressBar(textVisible=True)
         self.verdict = QLabel()
@@ -82,7 +83,7 @@ class CheckPanel(QWidget):
         self.coverage.setRange(0, max(report.target_tensors, 1))
         self.coverage.setValue(report.loaded)
         self.coverage.setFormat(coverage_line(report))
-        self.verdict.setText("strict=True: <b>loads</b>" if report.loads_strict else "strict=True: <b>does not load</b>")
+        self.verdict.setText(f"strict=True: <b>{'loads' if report.loads_strict else 'does not load'}</b>")
         self.warnings.setText("<br>".join(f"<b>⚠</b> {_escaped(text)}" for text in report.warnings))
         self.warnings.setVisible(bool(report.warnings))
         self._show_alignment(report)
@@ -158,7 +159,8 @@ class CheckPanel(QWidget):
         hint = report.class_count_hint
         if hint:
             button = _remap_button(f"num_classes={hint['num_classes']}", hint)
-            button.clicked.connect(lambda _checked=False, count=hint["num_classes"]: self.numClassesRequested.emit(count))
+            count = hint["num_classes"]
+            button.clicked.connect(lambda _checked=False: self.numClassesRequested.emit(count))
             self.remaps.addWidget(button)
         for remap in report.remaps:
             button = _remap_button(remap["rule"], remap)

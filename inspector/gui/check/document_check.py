@@ -19,7 +19,7 @@ PANEL_WIDTH = 420
 class DocumentCheck(QObject):
     """One document's check: runs in its controller, shows in its panel and on the tree."""
 
-    def __init__(self, document: Any, feature: CheckFeature):
+    def __init__(self, document: Any, feature: Any):  # feature: the window's CheckFeature
         super().__init__(document)
         self.document = document
         self.feature = feature
