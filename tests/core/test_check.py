@@ -223,3 +223,22 @@ def test_a_builder_option_it_does_not_take_is_one_line(check_files):
 def test_bad_remaps_are_refused(check_files, remap, message):
     with pytest.raises(CheckpointError, match=message):
         check_checkpoint(check_files["resnet18.pt"], {"arch": "resnet18"}, remaps=[remap])
+
+
+@pytest.mark.parametrize("arch", ["fasterrcnn_mobilenet_v3_large_320_fpn", "lraspp_mobilenet_v3_large", "r3d_18",
+                                  "raft_small", "quantized_mobilenet_v2", "regnet_y_400mf"])
+def test_every_family_builds_on_meta_without_a_download(arch, monkeypatch):
+    from torchvision.models import get_model
+    from torchvision.models._api import WeightsEnum
+
+    from inspector.core.check_targets import ArchTarget
+
+    def no_download(*args, **kwargs):
+        raise AssertionError(f"{arch} asked for weights")
+    monkeypatch.setattr(WeightsEnum, "get_state_dict", no_download)  # every builder's way to weights
+    state = ArchTarget(arch).build().state_dict()
+    assert state and all(tensor.is_meta for tensor in state.values())
+    backbone = {"weights_backbone": None} if arch.startswith(("fasterrcnn", "lraspp")) else {}
+    assert list(state) == list(get_model(arch, weights=None, **backbone).state_dict())
+    with pytest.raises(AssertionError, match="asked for weights"):  # the guard does catch a download
+        get_model(arch, weights="DEFAULT")
