@@ -52,15 +52,15 @@ class CheckFeature(QObject):
     def check_of(self, document: Any):
         return self._checks.get(document)
 
-    def export_fixed(self, document: Any, plan) -> bool:
-        """Open the export dialog with ``plan`` filled in; False when this window has none."""
+    def export_fixed(self, document: Any, plan) -> Any:
+        """The window's export dialog for ``document``, filled in with ``plan`` (an
+        ``ExportPlan``); None when it cannot open (the status bar says why)."""
         opener = getattr(self.window, "open_export_dialog", None)
         if opener is None:
-            self.window.statusBar().showMessage("The export dialog is not available: use the command line "
-                                                "the check prints (inspector check … then inspector export …)", 8000)
-            return False
-        opener(document, plan)
-        return True
+            self.window.statusBar().showMessage("This window has no export dialog: the check's text output "
+                                                "(inspector check) prints the inspector export line", 8000)
+            return None
+        return opener(document, plan)
 
     def forget(self, document: Any) -> None:
         """Close ``document``'s check (its panel's close button, or the document closing)."""
