@@ -205,3 +205,14 @@ def test_rows_of_a_report_pass_the_model_tester(qtmodeltester, check_files):
     assert model.data(module) == "module" and model.data(module, Qt.ItemDataRole.BackgroundRole) is not None
     model.set_row_decorator(None)
     assert model.data(module, Qt.ItemDataRole.BackgroundRole) is None
+
+
+def test_a_target_that_cannot_be_read_is_said_in_the_panel(qtbot, window, checkpoint_files, bad_files):
+    document = open_loaded(qtbot, window, checkpoint_files["state_dict.pt"])
+    check = window.checks.check(document, {"path": bad_files["page.pt"]})
+    with qtbot.waitSignal(check.controller.failed, timeout=CHECK_TIMEOUT_MS) as failed:
+        pass
+    message = failed.args[0]
+    assert "HTML" in message and "\n" not in message
+    assert check.panel.error.text() == message and check.panel.error.isVisibleTo(check.panel)
+    assert check.panel.retry_button.isVisibleTo(check.panel)
