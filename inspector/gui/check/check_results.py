@@ -11,6 +11,7 @@ from inspector.core.check_groups import group_line, group_keys
 from inspector.core.check_report import CheckReport
 
 LISTED_MISMATCHES = 200
+SHOWN_LINES = 8  # of torch's text before it scrolls
 
 
 class CheckResults(QTreeWidget):
@@ -73,6 +74,7 @@ class TorchText(QWidget):
         self.text = QPlainTextEdit(readOnly=True, visible=False)
         self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.text.setMaximumHeight(self.text.fontMetrics().lineSpacing() * SHOWN_LINES + 24)
         self.toggle.toggled.connect(self._on_toggle_toggled)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
