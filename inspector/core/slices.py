@@ -13,6 +13,7 @@ band of rows at a time, in bounded pieces.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from inspector.core.model import TensorRef
@@ -57,22 +58,37 @@ def pooling_step(shape: tuple[int, int]) -> tuple[int, int]:
 
 def heatmap_job(tensor: TensorRef, request: SliceRequest) -> Job[SliceData]:
     """The slice as a float32 image, pooled by ``request.pooling`` when it is large."""
-    import numpy as np
-
     from inspector.core import values
 
     view = slice_view(tensor, request)
-    rows, columns = view.shape
+
+    def read(top: int, rows: int, left: int, width: int):
+        return _to_float32(values.read_array(region_view(view, top, rows, left, width)))
+
+    result = yield from pooled_image_job(view.shape, read, request.pooling)
+    return result
+
+
+RegionReader = Callable[[int, int, int, int], object]  # (top, rows, left, width) -> float32 2-D array
+
+
+def pooled_image_job(shape: tuple[int, int], read: RegionReader, pooling: str,
+                     label: str = "heatmap") -> Job[SliceData]:
+    """An image of a ``[rows, columns]`` matrix whose regions ``read`` gives: whole when small,
+    else pooled one band of rows at a time, each band read in bounded pieces."""
+    import numpy as np
+
+    rows, columns = shape
     step = pooling_step((rows, columns))
-    yield Progress(0, rows, "heatmap")
+    yield Progress(0, rows, label)
     if step == (1, 1):  # small enough to show every element
-        return SliceData(_to_float32(values.read_array(view)), step, (rows, columns), request.pooling)
+        return SliceData(read(0, rows, 0, columns), step, (rows, columns), pooling)
     bands = []
     for top in range(0, rows, step[0]):
-        band = _row_band(view, top, min(step[0], rows - top))
-        bands.append(_pool_band(band, step[1], request.pooling, values))
-        yield Progress(top + step[0], rows, "heatmap")
-    return SliceData(np.vstack(bands), step, (rows, columns), request.pooling)
+        height = min(step[0], rows - top)
+        bands.append(_pool_band(read, top, height, columns, step[1], pooling))
+        yield Progress(top + step[0], rows, label)
+    return SliceData(np.vstack(bands), step, (rows, columns), pooling)
 
 
 def preview_job(tensor: TensorRef, request: SliceRequest, first_row: int = 0) -> Job[PreviewData]:
@@ -88,17 +104,15 @@ def preview_job(tensor: TensorRef, request: SliceRequest, first_row: int = 0) ->
     return PreviewData(values.read_array(page), first_row, (rows, columns))
 
 
-def _pool_band(band: TensorRef, column_step: int, pooling: str, values):
+def _pool_band(read: RegionReader, top: int, height: int, columns: int, column_step: int, pooling: str):
     """One image row from a band of rows: read in pieces of whole column blocks."""
     import numpy as np
 
-    rows, columns = band.shape
-    block_columns = max(column_step, (READ_BUDGET // max(rows, 1)) // column_step * column_step)
+    block_columns = max(column_step, (READ_BUDGET // max(height, 1)) // column_step * column_step)
     pieces = []
     for left in range(0, columns, block_columns):
         width = min(block_columns, columns - left)
-        piece = _view(band, (rows, width), band.stride, band.storage_offset + left * band.stride[1])
-        pieces.append(pool_blocks(_to_float32(values.read_array(piece)), column_step, pooling))
+        pieces.append(pool_blocks(read(top, height, left, width), column_step, pooling))
     return np.concatenate(pieces, axis=1)
 
 
@@ -140,6 +154,12 @@ def slice_view(tensor: TensorRef, request: SliceRequest) -> TensorRef:
 
 def _row_band(view: TensorRef, top: int, rows: int) -> TensorRef:
     return _view(view, (rows, view.shape[1]), view.stride, view.storage_offset + top * view.stride[0])
+
+
+def region_view(view: TensorRef, top: int, rows: int, left: int, width: int) -> TensorRef:
+    """``rows`` × ``width`` elements of a 2-D view from ``[top, left]``, over the same storage."""
+    offset = view.storage_offset + top * view.stride[0] + left * view.stride[1]
+    return _view(view, (rows, width), view.stride, offset)
 
 
 def _view(tensor: TensorRef, shape: tuple[int, ...], stride: tuple[int, ...], offset: int) -> TensorRef:
