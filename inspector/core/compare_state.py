@@ -53,13 +53,18 @@ class CompareRow:
     @property
     def change_score(self) -> float:
         """How much this key changed, for "most changed first": the relative L2 change (∞ when
-        values differ but A's norm is 0 or they could not be read), then shape mismatches,
-        keys only in A, only in B, and equal tensors last."""
+        values differ beyond tolerance where A is all zeros, or could not be read), then shape
+        mismatches, keys only in A, only in B, and equal tensors last."""
         if self.status not in METRIC_STATUSES:
             return NO_METRIC_SCORE[self.status]
         if self.rel_l2 is not None:
             return self.rel_l2
-        return math.inf if self.error or self.mismatched or self.max_abs else 0.0
+        return math.inf if self.error or self.mismatched else 0.0
+
+    @property
+    def moved_from_zero(self) -> bool:
+        """A is all zeros and B is not: a relative change has no value."""
+        return self.rel_l2 is None and self.status in METRIC_STATUSES and bool(self.max_abs)
 
     @property
     def ndim(self) -> int:

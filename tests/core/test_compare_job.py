@@ -155,7 +155,7 @@ def test_state_swap_exchanges_the_sides(pair):
 def test_change_score_orders_most_changed_first():
     rows = [CompareRow(0, "a", "equal", rel_l2=0.0), CompareRow(1, "b", "changed", rel_l2=0.5),
             CompareRow(2, "c", "only_b"), CompareRow(3, "d", "close", rel_l2=1e-7),
-            CompareRow(4, "e", "shape"), CompareRow(5, "f", "changed", rel_l2=None, max_abs=1.0),
+            CompareRow(4, "e", "shape"), CompareRow(5, "f", "changed", rel_l2=None, max_abs=1.0, mismatched=3),
             CompareRow(6, "g", "only_a")]
     assert [row.key for row in sorted(rows, key=lambda row: -row.change_score)] == list("fbdegca")
 
