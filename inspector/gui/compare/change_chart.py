@@ -20,7 +20,8 @@ from inspector.gui.compare.status_style import status_color, status_label
 from inspector.gui.panels.name_axis import NameAxis
 from inspector.gui.panels.plot_style import SpacedAxis, accent_color, shrinkable_label, style_plot
 
-METRICS = {"rel_l2": "relative L2 change ‖B − A‖ / ‖A‖", "max_abs": "max |B − A|", "cosine": "1 − cosine"}
+METRICS = {"rel_l2": "relative L2", "max_abs": "max |Δ|", "cosine": "1 − cosine"}
+AXIS_TITLES = {"rel_l2": "relative L2 change ‖B − A‖ / ‖A‖", "max_abs": "max |B − A|", "cosine": "1 − cosine(A, B)"}
 SCOPES = ("weights (≥ 2-D)", "all tensors")
 CHARTED_STATUSES = ("changed", "close", "dtype", "equal")
 NAME_AXIS_SHARE = 0.4
@@ -37,6 +38,7 @@ class ChangeChart(QWidget):
         self._current: CompareRow | None = None
         self.metric_box = QComboBox()
         self.metric_box.addItems(list(METRICS.values()))
+        self.metric_box.setToolTip("\n".join(AXIS_TITLES.values()))
         self.scope_box = QComboBox()
         self.scope_box.addItems(SCOPES)
         self.log_box = QCheckBox("log scale", checked=True)
@@ -117,7 +119,7 @@ class ChangeChart(QWidget):
                               pen=pg.mkPen(None))
         self._draw_unchanged(positions, values, log)
         self.name_axis.set_names(self.names(), self._name_width())
-        title = METRICS[self.metric_key()]
+        title = AXIS_TITLES[self.metric_key()]
         self.plot.setLabel("bottom", f"{title} (log scale)" if log else title)
         self.summary.setText(self._summary_text(values))
         self._draw_current()

@@ -266,8 +266,9 @@ def _group_data(group: DiffGroup, column: int, role: int) -> Any:
 def group_text(group: DiffGroup, column: int) -> str:
     if column == DiffTableModel.KEY:
         return group.name
-    if column == DiffTableModel.STATUS:
-        return group.status_text()
+    if column == DiffTableModel.STATUS:  # the most telling status; the tooltip lists them all
+        worst = group.worst_status
+        return f"{group.counts[worst]:,} {status_label(worst)}" if worst else ""
     if column == DiffTableModel.SHAPE:
         return f"{group.tensors:,} tensor{'s' if group.tensors != 1 else ''}"
     if column == DiffTableModel.MAX_ABS:

@@ -3,10 +3,10 @@ the tree view over the model and its proxy. Most changed first until the user so
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLineEdit, QToolButton, QTreeView, QVBoxLayout,
+    QAbstractItemView, QCheckBox, QGridLayout, QHBoxLayout, QHeaderView, QLineEdit, QToolButton, QTreeView, QVBoxLayout,
     QWidget,
 )
 
@@ -16,11 +16,12 @@ from inspector.gui.compare.diff_proxy import DiffFilterProxy
 from inspector.gui.compare.status_style import CHIP_ORDER, status_color, status_label
 
 FILTER_DEBOUNCE_MS = 150
-COLUMN_SAMPLES = {DiffTableModel.STATUS: "only in A", DiffTableModel.REL_L2: "0.000123",
+COLUMN_SAMPLES = {DiffTableModel.STATUS: "1,234 changed", DiffTableModel.REL_L2: "0.000123",
                   DiffTableModel.MAX_ABS: "0.000123", DiffTableModel.COSINE: "0.999999",
                   DiffTableModel.MISMATCHED: "mismatched", DiffTableModel.SHAPE: "[512, 256, 3, 3]",
                   DiffTableModel.DTYPE: "float32 → float16"}
 KEY_COLUMN_WIDTH = 240
+CHIP_WORDS = {"only_a": "only A", "only_b": "only B"}  # short: the chips fit one row on a wide table
 COLUMN_PADDING = 18
 
 
@@ -53,7 +54,7 @@ class DiffTable(QWidget):
 
     def set_counts(self, summary: dict[str, int]) -> None:
         for status, chip in self.chips.items():
-            chip.setText(f"{status_label(status)}  {summary.get(status, 0):,}")
+            chip.setText(f"{CHIP_WORDS.get(status, status_label(status))} {summary.get(status, 0):,}")
 
     def current_entry(self) -> CompareRow | None:
         return self.proxy.data(self.view.currentIndex(), DiffTableModel.EntryRole)
@@ -98,17 +99,13 @@ class DiffTable(QWidget):
 
     # --- wiring --------------------------------------------------------------------------
     def _build_layout(self) -> None:
-        chips = QHBoxLayout()
-        chips.setSpacing(4)
-        for chip in self.chips.values():
-            chips.addWidget(chip)
-        chips.addStretch(1)
+        self.chip_bar = ChipBar(list(self.chips.values()))
         tools = QHBoxLayout()
         tools.addWidget(self.filter_edit, 1)
         tools.addWidget(self.group_box)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(chips)
+        layout.addWidget(self.chip_bar)
         layout.addLayout(tools)
         layout.addWidget(self.view, 1)
 
@@ -147,12 +144,59 @@ class DiffTable(QWidget):
         self.entrySelected.emit(self.proxy.data(current, DiffTableModel.EntryRole))
 
 
+class ChipBar(QWidget):
+    """The status chips in as few rows as the width allows, each at its natural width."""
+
+    SPACING = 4
+
+    def __init__(self, chips: list[QToolButton], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._chips = chips
+        self._rows: list[list[QToolButton]] = []
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setHorizontalSpacing(self.SPACING)
+        self._grid.setVerticalSpacing(2)
+        self._place(10_000)
+
+    def minimumSizeHint(self) -> QSize:
+        widest = max(chip.sizeHint().width() for chip in self._chips)
+        return QSize(widest * 2 + self.SPACING, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._place(event.size().width())
+
+    def _place(self, width: int) -> None:
+        rows: list[list[QToolButton]] = [[]]
+        used = 0
+        for chip in self._chips:
+            needed = chip.sizeHint().width() + (self.SPACING if rows[-1] else 0)
+            if rows[-1] and used + needed > width:
+                rows.append([])
+                used, needed = 0, chip.sizeHint().width()
+            rows[-1].append(chip)
+            used += needed
+        if rows == self._rows:
+            return
+        self._rows = rows
+        for chip in self._chips:
+            self._grid.removeWidget(chip)
+        for row, chips in enumerate(rows):
+            for column, chip in enumerate(chips):
+                self._grid.addWidget(chip, row, column)
+        columns = max(len(chips) for chips in rows)
+        for column in range(len(self._chips) + 1):
+            self._grid.setColumnStretch(column, 1 if column == columns else 0)
+
+
 def _chip(status: str) -> QToolButton:
     chip = QToolButton(checkable=True, checked=True)
     chip.setObjectName(f"chip_{status}")
     chip.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
     chip.setIcon(_dot_icon(status_color(status)))
     chip.setAutoRaise(True)
+    chip.setStyleSheet("QToolButton { padding: 1px 3px; }")
     chip.setToolTip(f"Show keys whose status is '{status_label(status)}'")
     return chip
 

@@ -27,6 +27,7 @@ from inspector.gui.workers.plot_runner import PlotRunner
 DEBOUNCE_MS = 70
 RUNNERS = ("stats", "histogram", "delta", "heatmap")
 HEATMAP_TAB = 1
+PLOT_MIN_HEIGHT = 72
 
 
 class KeyPanel(QWidget):
@@ -52,7 +53,7 @@ class KeyPanel(QWidget):
         if entry is None:
             self.pages.setCurrentWidget(self.empty_page)
             return
-        self.header.show_node(SimpleNamespace(name=entry.key.rsplit(".", 1)[-1], key=entry.key), _details(entry))
+        self.header.show_node(SimpleNamespace(name=entry.key, key=entry.key), _details(entry))
         self.stats_view.set_entry(entry)
         self.stats_view.set_stats(None)
         self.histogram.set_message("computing…")
@@ -181,6 +182,8 @@ class KeyPanel(QWidget):
         self.histogram = PairHistogramPlot()
         self.delta_histogram = HistogramPlot()
         self.delta_histogram.plot.setLabel("bottom", "Δ = B − A")
+        for plot in (self.histogram, self.delta_histogram):
+            plot.setMinimumHeight(PLOT_MIN_HEIGHT)  # squeezable: a short window keeps its table
         histograms = QSplitter(Qt.Orientation.Vertical, childrenCollapsible=False)
         histograms.addWidget(self.histogram)
         histograms.addWidget(self.delta_histogram)

@@ -1,5 +1,6 @@
 """Heatmaps of the same 2-D slice of A, of B and of Δ = B − A, driven by one set of the tensor
-panel's slicing controls (A's view's, shown above all three). A and B share one colour scale."""
+panel's slicing controls (A's view's, shown above all three). A and B share one colour scale.
+The three sit in one row, or A and B above Δ, whichever leaves each the larger square."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from inspector.core.compare_views import PairSlices
 from inspector.core.slices import SliceRequest
 from inspector.gui.panels.heatmap_view import HeatmapView
 
-SIDE_BY_SIDE_WIDTH = 840  # wider than this: A, B and Δ in one row; else Δ under A and B
+VIEW_MIN_HEIGHT = 70  # squeezable: a short window keeps its table
 
 
 class FollowerHeatmap(HeatmapView):
@@ -74,7 +75,9 @@ class PairHeatmaps(QWidget):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        self._arrange(event.size().width() >= SIDE_BY_SIDE_WIDTH)
+        width, height = event.size().width(), event.size().height()
+        # whichever arrangement gives each heatmap the larger square: one row, or Δ under A and B
+        self._arrange(min(width / 3, height) >= min(width / 2, height / 2))
 
     def _arrange(self, side_by_side: bool) -> None:
         if side_by_side == self._side_by_side:
@@ -106,6 +109,7 @@ def _titled(title: str, view: HeatmapView) -> QWidget:
     layout.setContentsMargins(0, 0, 0, 0)
     layout.setSpacing(0)
     label = QLabel(f"<b>{title}</b>")
+    view.setMinimumHeight(VIEW_MIN_HEIGHT)
     layout.addWidget(label)
     layout.addWidget(view, 1)
     return cell

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QWidget
 
 from inspector.core.compare_views import PairHistograms
 from inspector.gui.compare.status_style import side_color
-from inspector.gui.panels.histogram_plot import HistogramPlot, _note_text
+from inspector.gui.panels.histogram_plot import HistogramPlot
 from inspector.gui.panels.plot_style import translucent
 
 FILL_ALPHA = 60
@@ -41,8 +41,7 @@ class PairHistogramPlot(HistogramPlot):
                 curve.setData([], [])
             else:
                 curve.setData(edges, self._displayed_counts(side.counts), stepMode="center")
-        self.note.setText("   ".join(f"{name}: {_note_text(side)}" for name, side in (("A", data.a), ("B", data.b))
-                                     if side is not None))
+        self.note.setText(_pair_note(data))
         self.plot.enableAutoRange()
 
     def set_message(self, text: str) -> None:
@@ -73,3 +72,15 @@ class PairHistogramPlot(HistogramPlot):
     def _on_log_box_toggled(self, checked: bool) -> None:
         super()._on_log_box_toggled(checked)
         self.curve_b.setFillLevel(self._fill_level())
+
+
+def _pair_note(data: PairHistograms) -> str:
+    """"1,200 finite values each", or each side's count, then what was left out."""
+    sides = [(name, side) for name, side in (("A", data.a), ("B", data.b)) if side is not None]
+    finite = [(name, int(np.asarray(side.counts).sum())) for name, side in sides]
+    if len(finite) == 2 and finite[0][1] == finite[1][1]:
+        text = f"{finite[0][1]:,} finite values each"
+    else:
+        text = " · ".join(f"{name}: {count:,}" for name, count in finite) + " finite values"
+    excluded = [f"{name}: {side.nan:,} NaN, {side.inf:,} Inf" for name, side in sides if side.nan or side.inf]
+    return " · ".join([text, *excluded])

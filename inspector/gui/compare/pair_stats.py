@@ -14,34 +14,54 @@ from inspector.gui.panels.stats_view import format_number
 
 SIDE_FIELDS = (("min", "min"), ("max", "max"), ("mean", "mean"), ("std", "std"),
                ("zeros", "zeros"), ("nan", "NaN"), ("inf", "Inf"))
+BESIDE_WIDTH = 380  # narrower: the diff's numbers go under A and B
 DIFF_FIELDS = (("max_abs", "max |Δ|"), ("mean_abs", "mean |Δ|"), ("rms", "RMS of Δ"),
                ("rel_l2", "rel-L2"), ("cosine", "cosine"), ("mismatched", "mismatched"))
 
 
 class PairStatsView(QWidget):
-    """Rows min … Inf with columns A and B; beside them the diff's metrics of the pair."""
+    """Rows min … Inf with columns A and B; beside them (below them on a narrow panel) the
+    diff's metrics of the pair."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._values: dict[tuple[str, str], QLabel] = {}
-        grid = QGridLayout(self)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.setHorizontalSpacing(14)
-        grid.setVerticalSpacing(1)
+        self._grid = QGridLayout(self)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setHorizontalSpacing(14)
+        self._grid.setVerticalSpacing(1)
         self._headers = {side: _bold(side) for side in ("A", "B")}
-        grid.addWidget(self._headers["A"], 0, 1, Qt.AlignmentFlag.AlignRight)
-        grid.addWidget(self._headers["B"], 0, 2, Qt.AlignmentFlag.AlignRight)
-        for row, (key, title) in enumerate(SIDE_FIELDS, start=1):
-            grid.addWidget(_bold(title), row, 0)
-            for column, side in enumerate(("A", "B"), start=1):
-                grid.addWidget(self._value_label(side, key), row, column, Qt.AlignmentFlag.AlignRight)
-        grid.addWidget(_bold("B − A"), 0, 4)
-        for row, (key, title) in enumerate(DIFF_FIELDS, start=1):
-            grid.addWidget(_bold(title), row, 4)
-            grid.addWidget(self._value_label("Δ", key), row, 5, Qt.AlignmentFlag.AlignRight)
-        grid.setColumnMinimumWidth(3, 18)
-        grid.setColumnStretch(6, 1)
+        self._side_rows = [(_bold(title), self._value_label("A", key), self._value_label("B", key))
+                           for key, title in SIDE_FIELDS]
+        self._diff_title = _bold("B − A")
+        self._diff_rows = [(_bold(title), self._value_label("Δ", key)) for key, title in DIFF_FIELDS]
+        self._beside: bool | None = None
+        self._place(True)
         self._color_headers()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._place(event.size().width() >= BESIDE_WIDTH)
+
+    def _place(self, beside: bool) -> None:
+        """The diff's block right of the A/B block, or under it."""
+        if beside == self._beside:
+            return
+        self._beside = beside
+        grid, right = self._grid, Qt.AlignmentFlag.AlignRight
+        grid.addWidget(self._headers["A"], 0, 1, right)
+        grid.addWidget(self._headers["B"], 0, 2, right)
+        for row, (title, value_a, value_b) in enumerate(self._side_rows, start=1):
+            grid.addWidget(title, row, 0)
+            grid.addWidget(value_a, row, 1, right)
+            grid.addWidget(value_b, row, 2, right)
+        top, left = (0, 4) if beside else (len(self._side_rows) + 1, 0)
+        grid.addWidget(self._diff_title, top, left)
+        for row, (title, value) in enumerate(self._diff_rows, start=top + 1):
+            grid.addWidget(title, row, left)
+            grid.addWidget(value, row, left + 1 if beside else 2, right)
+        grid.setColumnMinimumWidth(3, 18 if beside else 0)
+        grid.setColumnStretch(6, 1)
 
     def set_entry(self, entry: CompareRow | None) -> None:
         """The diff's numbers for the pair (known as soon as the row is)."""
