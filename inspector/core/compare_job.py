@@ -22,8 +22,8 @@ from inspector.core.align import Alignment, Rule
 from inspector.core.diff import DiffOptions, DiffResult, TensorDiff, diff_job
 from inspector.core.progress import Job, Partial
 
-ROWS_PER_BATCH = 500
-BATCH_INTERVAL_S = 0.1
+ROWS_PER_BATCH = 1000
+BATCH_INTERVAL_S = 0.25  # each batch costs the window a table update: a few per second are plenty
 
 
 def compare_job(path_a: str, path_b: str, options: dict | None = None) -> Job[dict]:

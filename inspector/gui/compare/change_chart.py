@@ -24,6 +24,7 @@ METRICS = {"rel_l2": "relative L2", "max_abs": "max |Δ|", "cosine": "1 − cosi
 AXIS_TITLES = {"rel_l2": "relative L2 change ‖B − A‖ / ‖A‖", "max_abs": "max |B − A|", "cosine": "1 − cosine(A, B)"}
 SCOPES = ("weights (≥ 2-D)", "all tensors")
 CHARTED_STATUSES = ("changed", "close", "dtype", "equal")
+DRAWN_STATUSES = ("changed", "close", "dtype")  # equal tensors are the grey ticks
 NAME_AXIS_SHARE = 0.4
 BAR_HEIGHT = 0.7
 
@@ -36,6 +37,7 @@ class ChangeChart(QWidget):
         self._rows: list[CompareRow] = []
         self._shown: list[CompareRow] = []
         self._current: CompareRow | None = None
+        self._stale = False  # rows changed while the chart was hidden: draw when shown
         self.metric_box = QComboBox()
         self.metric_box.addItems(list(METRICS.values()))
         self.metric_box.setToolTip("\n".join(AXIS_TITLES.values()))
@@ -56,7 +58,16 @@ class ChangeChart(QWidget):
     def set_rows(self, rows: list[CompareRow]) -> None:
         """Every row of the comparison, in depth order (the chart picks what it can draw)."""
         self._rows = list(rows)
-        self._redraw()
+        self._shown = self._choose_rows()
+        self._stale = not self.isVisible()
+        if not self._stale:
+            self._redraw()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self._redraw()
 
     def set_current(self, entry: CompareRow | None) -> None:
         self._current = entry
@@ -92,12 +103,14 @@ class ChangeChart(QWidget):
         item.hideButtons()
         item.invertY(True)  # depth order reads top to bottom, like the table's Key order
         item.setMouseEnabled(x=False, y=True)
-        self.bars = pg.BarGraphItem(x0=[], y=[], width=[], height=BAR_HEIGHT)
-        self.points = pg.PlotDataItem([], [], pen=None, symbol="o", symbolSize=7)
+        # one item per status: a brush per item draws far faster than a brush per row
+        self.bars = {status: pg.BarGraphItem(x0=[], y=[], width=[], height=BAR_HEIGHT) for status in DRAWN_STATUSES}
+        self.points = {status: pg.PlotDataItem([], [], pen=None, symbol="o", symbolSize=7)
+                       for status in DRAWN_STATUSES}
         self.unchanged = pg.PlotDataItem([], [], pen=None, symbol="|", symbolSize=9)
         self.current_line = pg.InfiniteLine(angle=0, movable=False)
         self.current_line.setVisible(False)
-        for plotted in (self.bars, self.points, self.unchanged, self.current_line):
+        for plotted in (*self.bars.values(), *self.points.values(), self.unchanged, self.current_line):
             self.plot.addItem(plotted)
 
     def _redraw(self) -> None:
@@ -106,17 +119,10 @@ class ChangeChart(QWidget):
         positions = np.arange(len(self._shown), dtype=np.float64)
         log = self.log_box.isChecked()
         self.plot.setLogMode(x=log, y=False)
-        brushes = [pg.mkBrush(status_color(row.status)) for row in self._shown]
+        statuses = np.asarray([row.status for row in self._shown], dtype=object)
         drawable = np.isfinite(values) & ((values > 0) if log else True)
-        if log:
-            self.bars.setOpts(x0=[], y=[], width=[], height=BAR_HEIGHT)
-            self.points.setData(values[drawable], positions[drawable], symbolPen=None,
-                                symbolBrush=[brush for brush, keep in zip(brushes, drawable) if keep])
-        else:
-            self.points.setData([], [])
-            self.bars.setOpts(x0=np.zeros(int(drawable.sum())), y=positions[drawable], width=values[drawable],
-                              height=BAR_HEIGHT, brushes=[b for b, keep in zip(brushes, drawable) if keep],
-                              pen=pg.mkPen(None))
+        for status in DRAWN_STATUSES:
+            self._draw_status(status, values, positions, drawable & (statuses == status), log)
         self._draw_unchanged(positions, values, log)
         self.name_axis.set_names(self.names(), self._name_width())
         title = AXIS_TITLES[self.metric_key()]
@@ -124,6 +130,18 @@ class ChangeChart(QWidget):
         self.summary.setText(self._summary_text(values))
         self._draw_current()
         self.plot.autoRange()
+
+    def _draw_status(self, status: str, values: np.ndarray, positions: np.ndarray, keep: np.ndarray,
+                     log: bool) -> None:
+        """Points (log scale) or bars from zero (linear scale) for the rows of one status."""
+        brush = pg.mkBrush(status_color(status))
+        if log:
+            self.bars[status].setOpts(x0=[], y=[], width=[], height=BAR_HEIGHT)
+            self.points[status].setData(values[keep], positions[keep], symbolPen=None, symbolBrush=brush)
+        else:
+            self.points[status].setData([], [])
+            self.bars[status].setOpts(x0=np.zeros(int(keep.sum())), y=positions[keep], width=values[keep],
+                                      height=BAR_HEIGHT, brush=brush, pen=pg.mkPen(None))
 
     def _choose_rows(self) -> list[CompareRow]:
         rows = [row for row in self._rows if row.status in CHARTED_STATUSES]

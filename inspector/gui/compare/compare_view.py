@@ -25,7 +25,7 @@ from inspector.gui.document.message_page import MessagePage
 from inspector.gui.formatting import value_text
 from inspector.gui.workers.process_worker import ProcessWorker
 
-CHART_REFRESH_MS = 250  # while rows stream in, the chart and the counts redraw at most this often
+CHART_REFRESH_MS = 500  # while rows stream in, the chart and the counts redraw at most this often
 CHART_TAB, KEY_TAB, OBJECTS_TAB = range(3)
 
 

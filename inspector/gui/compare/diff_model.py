@@ -17,8 +17,11 @@ from inspector.gui.formatting import shape_text
 from inspector.gui.window import theme
 
 
+COLUMNS = 8
+
+
 class DiffTableModel(QAbstractItemModel):
-    KEY, STATUS, REL_L2, MAX_ABS, COSINE, MISMATCHED, SHAPE, DTYPE = range(8)
+    KEY, STATUS, REL_L2, MAX_ABS, COSINE, MISMATCHED, SHAPE, DTYPE = range(COLUMNS)
     HEADERS = ("Key", "Status", "rel-L2", "max |Δ|", "cosine", "mismatched", "Shape", "dtype")
     HEADER_TIPS = ("Dotted state-dict key after alignment", "How B's tensor compares with A's",
                    "‖B − A‖ / ‖A‖ (sorting by it puts the most changed keys first)",
@@ -115,9 +118,15 @@ class DiffTableModel(QAbstractItemModel):
 
     # --- QAbstractItemModel --------------------------------------------------------------
     def index(self, row: int, column: int, parent: QModelIndex = QModelIndex()) -> QModelIndex:
-        if not self.hasIndex(row, column, parent):
+        # bounds checked here, not with hasIndex(): sorting proxies call this tens of thousands of times
+        if parent.isValid():
+            owner = parent.internalPointer()
+            if parent.column() != 0 or not isinstance(owner, DiffGroup):
+                return QModelIndex()
+        else:
+            owner = self._tree.root
+        if not (0 <= row < len(owner.children) and 0 <= column < COLUMNS):
             return QModelIndex()
-        owner = self._tree.root if not parent.isValid() else parent.internalPointer()
         return self.createIndex(row, column, owner.children[row])
 
     def parent(self, index: QModelIndex | QPersistentModelIndex | None = None) -> Any:
