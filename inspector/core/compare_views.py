@@ -73,6 +73,8 @@ def _reshaped(t: TensorRef, shape: tuple[int, ...]) -> TensorRef:
 def pair_stats_job(a: TensorRef | None, b: TensorRef | None) -> Job[PairStats]:
     results = []
     present = [t for t in (a, b) if t is not None]
+    if not present:
+        return PairStats(None, None)
     for t in (a, b):
         if t is None:
             results.append(None)
@@ -123,31 +125,33 @@ def delta_histogram_job(a: TensorRef, b: TensorRef, bins: int) -> Job[Histogram 
         return None
     view_a, view_b, repeats = _common_stored_views(*views)
     integer = value_kind(a.dtype) == "int" and value_kind(b.dtype) == "int"
+    total = view_a.numel * repeats
     with FileCache() as files:
         scratch = (Scratch(), Scratch())
-        low = high = None
-        nan = inf = 0
+        low, high, nan, inf = yield from _delta_range(PairStream(view_a, view_b, files, scratch, DELTA_CHUNK))
+        if low is None:
+            return Histogram(np.zeros(0, np.int64), None, nan * repeats, inf * repeats, total)
+        edges = histogram_edges(low, high, bins, integer)
+        counts = np.zeros(len(edges) - 1, np.int64)
         stream = PairStream(view_a, view_b, files, scratch, DELTA_CHUNK)
         for segment_a, segment_b in stream:
-            delta, bad_nan, bad_inf = _finite_delta(segment_a, segment_b)
-            nan, inf = nan + bad_nan, inf + bad_inf
-            if delta.size:
-                low = delta.min() if low is None else min(low, delta.min())
-                high = delta.max() if high is None else max(high, delta.max())
-            yield Progress(stream.done, 2 * stream.numel, "Δ range")
-        edges = histogram_edges(None if low is None else float(low), None if high is None else float(high),
-                                bins, integer)
-        counts = np.zeros(len(edges) - 1, np.int64)
-        if low is not None:
-            stream = PairStream(view_a, view_b, files, scratch, DELTA_CHUNK)
-            for segment_a, segment_b in stream:
-                delta = _finite_delta(segment_a, segment_b)[0]
-                counts += count_in_bins(delta, edges, inside=True)
-                yield Progress(stream.numel + stream.done, 2 * stream.numel, "Δ histogram")
-    total = view_a.numel * repeats
-    if low is None:
-        return Histogram(np.zeros(0, np.int64), None, nan * repeats, inf * repeats, total)
+            counts += count_in_bins(_finite_delta(segment_a, segment_b)[0], edges, inside=True)
+            yield Progress(stream.numel + stream.done, 2 * stream.numel, "Δ histogram")
     return Histogram(counts * repeats, edges, nan * repeats, inf * repeats, total)
+
+
+def _delta_range(stream: PairStream) -> Job[tuple[float | None, float | None, int, int]]:
+    """The first pass: finite Δ's min and max (None without any), NaN and Inf positions."""
+    low = high = None
+    nan = inf = 0
+    for segment_a, segment_b in stream:
+        delta, bad_nan, bad_inf = _finite_delta(segment_a, segment_b)
+        nan, inf = nan + bad_nan, inf + bad_inf
+        if delta.size:
+            low = float(delta.min()) if low is None else min(low, float(delta.min()))
+            high = float(delta.max()) if high is None else max(high, float(delta.max()))
+        yield Progress(stream.done, 2 * stream.numel, "Δ range")
+    return low, high, nan, inf
 
 
 def _common_stored_views(a: TensorRef, b: TensorRef) -> tuple[TensorRef, TensorRef, int]:
