@@ -276,3 +276,16 @@ def _alive(pid: int | None) -> bool:
     except FileNotFoundError:
         return False
 
+
+
+def test_a_theme_switch_keeps_the_value_axes_unscaled(qtbot, view, compare_pair):
+    from inspector.gui.window.theme import dark_palette
+
+    widget = view(*compare_pair)
+    run(qtbot, widget)
+    panel = widget.key_panel
+    with qtbot.waitSignal(panel.plotsFinished, timeout=PLOTS_MS):
+        widget.select_key("0.weight")  # values within ±0.5: pyqtgraph would show them ×1000
+    widget.setPalette(dark_palette())
+    axes = [plot.plot.getPlotItem().getAxis("bottom") for plot in (panel.histogram, panel.delta_histogram)]
+    assert [axis.autoSIPrefixScale for axis in axes] == [1.0, 1.0]
