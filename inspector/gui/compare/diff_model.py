@@ -170,6 +170,10 @@ class DiffTableModel(QAbstractItemModel):
         if not index.isValid():
             return None
         item, column = index.internalPointer(), index.column()
+        if role == self.SortRole:  # first: a sorting proxy asks for it on every comparison
+            if isinstance(item, DiffLeaf):
+                return _entry_sort_value(item.entry, column)
+            return _group_sort_value(item, column)
         if role == self.EntryRole:
             return item.entry if isinstance(item, DiffLeaf) else None
         if role == self.StatusRole:
@@ -184,8 +188,6 @@ class DiffTableModel(QAbstractItemModel):
 def _entry_data(entry: CompareRow, column: int, role: int, grouped: bool) -> Any:
     if role == Qt.ItemDataRole.DisplayRole:
         return entry_text(entry, column, grouped)
-    if role == DiffTableModel.SortRole:
-        return _entry_sort_value(entry, column)
     if role == Qt.ItemDataRole.ForegroundRole:
         if column == DiffTableModel.STATUS:
             return status_color(entry.status)
@@ -255,8 +257,6 @@ def _entry_tooltip(entry: CompareRow, column: int) -> str | None:
 def _group_data(group: DiffGroup, column: int, role: int) -> Any:
     if role == Qt.ItemDataRole.DisplayRole:
         return group_text(group, column)
-    if role == DiffTableModel.SortRole:
-        return _group_sort_value(group, column)
     if role == Qt.ItemDataRole.ForegroundRole:
         if column == DiffTableModel.STATUS and group.worst_status is not None:
             return status_color(group.worst_status)
