@@ -207,9 +207,17 @@ def test_a_new_run_drops_the_old_one_and_keeps_the_selected_key(qtbot, view, com
     widget = view(*compare_pair)
     run(qtbot, widget)
     widget.select_key("4.0.weight")
-    first_pid = widget.worker_pid()
-    run(qtbot, widget, lambda: (widget.start(), widget.start(widget.state.with_options(rtol=0.5))))
-    assert first_pid is None or not _alive(first_pid)
+    replaced = []
+
+    def restart_twice():
+        widget.start()
+        replaced.append(widget.worker_pid())
+        widget.start(widget.state.with_options(rtol=0.5))
+
+    finished = []
+    widget.runFinished.connect(lambda: finished.append(widget.state.options.rtol))
+    run(qtbot, widget, restart_twice)
+    assert replaced[0] is not None and not _alive(replaced[0]) and finished == [0.5]
     assert_rows_match(widget, core_rows(*compare_pair, rtol=0.5))
     assert widget.table.current_entry().key == "4.0.weight"
 
