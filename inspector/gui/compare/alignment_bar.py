@@ -70,8 +70,6 @@ class AlignmentBar(QWidget):
         for name, edit in self.fields.items():
             value = getattr(options, name)
             edit.setText("" if value is None else (f"{value:g}" if name in NUMBER_FIELDS else str(value)))
-        if any(getattr(options, name) is not None for name in FIELDS):
-            self.show_options(True)
 
     def show_options(self, shown: bool) -> None:
         self.options_button.setChecked(shown)

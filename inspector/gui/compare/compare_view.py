@@ -143,6 +143,8 @@ class CompareView(QWidget):
         layout.addWidget(self.body, 1)
         self.header.set_paths(self.state.path_a, self.state.path_b)
         self.alignment_bar.set_options(self.state.options)
+        self.alignment_bar.show_options(self.state.options != DiffOptions(disabled=self.state.options.disabled,
+                                                                          no_align=self.state.options.no_align))
 
     def _connect(self) -> None:
         self.header.cancelRequested.connect(self.cancel)
@@ -245,7 +247,6 @@ class CompareView(QWidget):
         else:
             self.state.path_b = os.path.abspath(path)
         self.start(self.state.with_options(disabled=()))
-        self.stateChanged.emit()
 
 
 def _name(path: str) -> str:

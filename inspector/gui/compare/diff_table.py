@@ -76,18 +76,8 @@ class DiffTable(QWidget):
         return True
 
     def visible_entries(self) -> list[CompareRow]:
-        """The rows the view lists, top to bottom (modules expanded or not)."""
-        found, stack = [], [QModelIndex()]
-        while stack:
-            parent = stack.pop()
-            for row in range(self.proxy.rowCount(parent)):
-                index = self.proxy.index(row, 0, parent)
-                entry = self.proxy.data(index, DiffTableModel.EntryRole)
-                if entry is not None:
-                    found.append(entry)
-                else:
-                    found.extend(self._entries_below(index))
-        return found
+        """The rows the view lists, top to bottom (inside modules, expanded or not)."""
+        return self._entries_below(QModelIndex())
 
     def _entries_below(self, parent: QModelIndex) -> list[CompareRow]:
         found = []

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from PySide6.QtCore import Qt
+from PySide6.QtTest import QAbstractItemModelTester
 
 from inspector.core.diff import DiffOptions, diff_job
 from inspector.core.progress import run_job
@@ -107,6 +108,19 @@ def test_models_pass_the_model_tester_flat_and_grouped(qtbot, qtmodeltester, vie
     rel = [entry.rel_l2 for entry in below if entry.rel_l2 is not None]
     assert model.data(model.index(head.row(), M.REL_L2)) == format(max(rel), ".3g")
     assert model.data(model.index(head.row(), M.SHAPE)) == f"{len(below)} tensors"
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_models_stay_valid_while_rows_stream_in(qtbot, view, compare_pair, grouped):
+    widget = view(*compare_pair)
+    widget.table.group_box.setChecked(grouped)
+    # Qt's tester checks every insert and change while it lives; its complaints fail the test
+    testers = [QAbstractItemModelTester(model, QAbstractItemModelTester.FailureReportingMode.Warning)
+               for model in (widget.table.model, widget.table.proxy)]
+    run(qtbot, widget)
+    run(qtbot, widget, lambda: widget.alignment_bar.rule_box(DP_RULE).setChecked(False))
+    assert widget.table.model.grouped == grouped and len(widget.table.visible_entries()) == len(widget.state.rows)
+    assert len(testers) == 2
 
 
 def test_rows_fill_the_table_while_the_run_is_going(qtbot, view, compare_pair):
