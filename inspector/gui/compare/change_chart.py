@@ -123,13 +123,15 @@ class ChangeChart(QWidget):
         drawable = np.isfinite(values) & ((values > 0) if log else True)
         for status in DRAWN_STATUSES:
             self._draw_status(status, values, positions, drawable & (statuses == status), log)
-        self._draw_unchanged(positions, values, log)
+        floor = self._draw_unchanged(positions, values, log)
         self.name_axis.set_names(self.names(), self._name_width())
         title = AXIS_TITLES[self.metric_key()]
         self.plot.setLabel("bottom", f"{title} (log scale)" if log else title)
         self.summary.setText(self._summary_text(values))
         self._draw_current()
         self.plot.autoRange()
+        if log and not np.any(drawable):  # nothing moved: a decade either side of the ticks
+            self.plot.setXRange(np.log10(floor) - 1, np.log10(floor) + 1, padding=0)
 
     def _draw_status(self, status: str, values: np.ndarray, positions: np.ndarray, keep: np.ndarray,
                      log: bool) -> None:
@@ -149,13 +151,14 @@ class ChangeChart(QWidget):
             rows = [row for row in rows if row.ndim >= 2]
         return rows
 
-    def _draw_unchanged(self, positions: np.ndarray, values: np.ndarray, log: bool) -> None:
-        """Zero change: a tick at the left edge in log scale (where zero cannot be drawn)."""
+    def _draw_unchanged(self, positions: np.ndarray, values: np.ndarray, log: bool) -> float:
+        """Zero change: a tick at the left edge in log scale (where zero cannot be drawn); that edge."""
         zero = values == 0
         positive = values[np.isfinite(values) & (values > 0)]
         floor = float(positive.min()) / 10 if positive.size else 1e-8
         self.unchanged.setData(np.full(int(zero.sum()), floor if log else 0.0), positions[zero],
                                symbolPen=pg.mkPen(status_color("equal"), width=2))
+        return floor
 
     def _draw_current(self) -> None:
         row = self._current
