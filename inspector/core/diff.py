@@ -20,6 +20,7 @@ from inspector.core.model import Checkpoint, TensorRef
 from inspector.core.object_diff import object_differences
 from inspector.core.pair_metrics import PairMetrics, pair_metrics_job
 from inspector.core.progress import Job, Progress
+from inspector.core.sharing import stored_nbytes
 from inspector.core.value_object import ValueObject
 from inspector.core.values import FileCache, Scratch
 
@@ -199,14 +200,8 @@ class _Row:
 
     @property
     def nbytes(self) -> int:
-        return _nbytes(self.a) + _nbytes(self.b) if self.compares_values else 0
-
-
-def _nbytes(tensor: TensorRef) -> int:
-    try:
-        return tensor.nbytes
-    except KeyError:  # a dtype we cannot size: it will report its own error
-        return 0
+        """Bytes the comparison reads (what its progress counts): the stored bytes of both."""
+        return stored_nbytes(self.a) + stored_nbytes(self.b) if self.compares_values else 0
 
 
 def _planned_rows(view_a: StateDictView, view_b: StateDictView, alignment: Alignment) -> list[_Row]:

@@ -22,9 +22,9 @@ import numpy as np
 from inspector.core.dtypes import COMPLEX, FLOATING, ITEMSIZE
 from inspector.core.errors import CheckpointError
 from inspector.core.model import TensorRef
-from inspector.core.progress import Job, Progress, run_job
+from inspector.core.progress import Job, Progress
 from inspector.core.tolerances import tolerances_for
-from inspector.core.values import DEFAULT_CHUNK, FileCache, Scratch, iter_chunks
+from inspector.core.values import DEFAULT_CHUNK, FileCache, Scratch, iter_chunks, stored_view
 
 # float64 work is done per block that stays in the CPU cache across numpy's passes
 BLOCK = 1 << 16
@@ -122,6 +122,14 @@ def pair_metrics_job(a: TensorRef, b: TensorRef, rtol: float | None = None, atol
     """
     if a.numel != b.numel:
         raise CheckpointError(f"cannot compare {a.numel} elements with {b.numel}")
+    a, b, repeats = _without_shared_repeats(a, b)
+    metrics = yield from _pair_metrics(a, b, rtol, atol, check_identical, files, scratch, max_elements)
+    return metrics if repeats == 1 else _repeated(metrics, repeats)
+
+
+def _pair_metrics(a: TensorRef, b: TensorRef, rtol: float | None, atol: float | None, check_identical: bool,
+                  files: FileCache | None, scratch: tuple[Scratch, Scratch] | None,
+                  max_elements: int) -> Job[PairMetrics]:
     own_files = files is None
     files = files or FileCache()
     scratch = scratch or (Scratch(), Scratch())
@@ -148,9 +156,24 @@ def pair_metrics_job(a: TensorRef, b: TensorRef, rtol: float | None = None, atol
             files.close()
 
 
-def pair_metrics(a: TensorRef, b: TensorRef, rtol: float | None = None, atol: float | None = None,
-                 check_identical: bool = True) -> PairMetrics:
-    return run_job(pair_metrics_job(a, b, rtol, atol, check_identical=check_identical))
+def _without_shared_repeats(a: TensorRef, b: TensorRef) -> tuple[TensorRef, TensorRef, int]:
+    """When both tensors repeat their elements along the same stride-0 dimensions (``expand``),
+    compare one copy and count it that many times: time follows the stored elements."""
+    view_a, repeats = stored_view(a)
+    view_b, repeats_b = stored_view(b)
+    if repeats > 1 and repeats == repeats_b and a.shape == b.shape and view_a.shape == view_b.shape:
+        return view_a, view_b, repeats
+    return a, b, 1
+
+
+def _repeated(metrics: PairMetrics, repeats: int) -> PairMetrics:
+    """The metrics of ``repeats`` copies of what was compared (the largest |Δ| stays)."""
+    if metrics.identical:
+        return PairMetrics.of_identical(metrics.numel * repeats, metrics.zero_norm)
+    for name in ("numel", "finite", "mismatched", "nan_a", "nan_b", "inf_a", "inf_b",
+                 "sum_abs", "sum_sq_diff", "sum_sq_a", "sum_sq_b", "dot"):
+        setattr(metrics, name, getattr(metrics, name) * repeats)
+    return metrics
 
 
 class PairStream:

@@ -19,7 +19,8 @@ from inspector.core.key_globs import first_match, matches
 from inspector.core.key_rules import Rule, apply_rules
 from inspector.core.model import Checkpoint, TensorRef
 from inspector.core.state_dict_choice import StateDictView, choose_state_dict
-from inspector.core.writers.cast import CAST_TARGETS, output_dtype
+from inspector.core.dtypes import CAST_TARGETS
+from inspector.core.writers.cast import output_dtype
 from inspector.core.writers.layout import OutputTensor
 
 PLAN_VERSION = 1
@@ -74,10 +75,11 @@ class ExportPlan:
         except ValueError as error:
             raise CheckpointError(str(error)) from None
 
-    def save(self, path: str) -> None:
+    def save(self, path: str, protected: tuple[str, ...] = ()) -> None:
+        """Write the plan's JSON to ``path``, never over one of the ``protected`` files."""
         from inspector.core.writers.destination import replacing
 
-        with replacing(path) as file:
+        with replacing(path, protected) as file:
             file.write((json.dumps(self.to_json(), indent=1) + "\n").encode())
 
     @classmethod

@@ -11,6 +11,8 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
+from inspector.core.dtypes import is_known
+from inspector.core.tensor_notes import is_frozen, optimizer_entry_param, role_text
 from inspector.core.text_tree import one_line_items
 from inspector.gui.window import theme
 from inspector.gui.formatting import human_size, shape_text, thousands, type_name, value_text
@@ -163,15 +165,8 @@ def _tensor_text(node: Any, column: int) -> str:
     if column == CheckpointTreeModel.NUMEL:
         return thousands(tensor.numel)
     if column == CheckpointTreeModel.SIZE:
-        return _safe_size(tensor)
-    return tensor.role
-
-
-def _safe_size(tensor: Any) -> str:
-    try:
-        return human_size(tensor.nbytes)
-    except KeyError:  # a dtype torch does not have: the tree still shows the tensor
-        return "?"
+        return human_size(node.nbytes_total) if is_known(tensor.dtype) else "?"
+    return role_text(tensor, node.shared_with)
 
 
 def _value_node_text(node: Any, column: int) -> str:
@@ -179,8 +174,8 @@ def _value_node_text(node: Any, column: int) -> str:
         if node.kind == "truncated":
             return f"(cut short: {getattr(node.value, 'reason', node.value)})"
         return value_text(node.value)
-    if column == CheckpointTreeModel.TYPE:
-        return "" if node.kind == "truncated" else type_name(node.value)
+    if column == CheckpointTreeModel.TYPE:  # the tree's class name: numpy scalars say which numpy type
+        return "" if node.kind == "truncated" else (node.class_name or type_name(node.value))
     return ""
 
 
@@ -189,6 +184,9 @@ def _container_text(node: Any, column: int) -> str:
         inline = one_line_items(node)
         if inline is not None:
             return inline
+        param = optimizer_entry_param(node.children)
+        if param:  # an optimizer's per-parameter entry: which parameter it holds state for
+            return f"state of {param}"
         if node.tensor_count:
             return f"{thousands(node.tensor_count)} tensor{'s' if node.tensor_count != 1 else ''}"
         count = len(node.children)
@@ -206,11 +204,6 @@ def _sort_value(node: Any, column: int) -> Any:
     if column == CheckpointTreeModel.NUMEL:
         return node.tensor.numel if node.kind == "tensor" else node.numel_total
     if column == CheckpointTreeModel.SIZE:
-        if node.kind == "tensor":
-            try:
-                return node.tensor.nbytes
-            except KeyError:
-                return -1
         return node.nbytes_total
     if column == CheckpointTreeModel.NAME:
         return node.row  # the tree is already in natural order
@@ -230,7 +223,19 @@ def full_text(node: Any, column: int) -> str | None:
         return node.class_name
     if node.kind == "value" and column == CheckpointTreeModel.SHAPE:
         return value_text(node.value, limit=2000)
+    if node.kind == "tensor" and column == CheckpointTreeModel.ROLE:
+        return role_text(node.tensor, node.shared_with)
+    if node.kind == "tensor" and column == CheckpointTreeModel.SIZE:
+        return _size_tooltip(node)
     return None
+
+
+def _size_tooltip(node: Any) -> str | None:
+    """Say so when a tensor declares more bytes than it stores (an expanded view)."""
+    tensor = node.tensor
+    if not is_known(tensor.dtype) or tensor.nbytes == node.nbytes_total:
+        return None
+    return f"{human_size(tensor.nbytes)} as a tensor, {human_size(node.nbytes_total)} stored in the file"
 
 
 def _alignment(column: int) -> int:
@@ -241,6 +246,8 @@ def _alignment(column: int) -> int:
 
 def _foreground(node: Any, column: int) -> Any:
     if node.kind in CONTAINER_KINDS and column != CheckpointTreeModel.NAME:
+        return theme.dim_text_color()
+    if node.kind == "tensor" and is_frozen(node.tensor):  # frozen layers stand out as frozen
         return theme.dim_text_color()
     if node.kind == "truncated":
         return theme.warning_text_color()

@@ -171,7 +171,6 @@ def test_code_running_globals_show_a_danger_banner(qtbot, window, tmp_path):
 
 
 def _process_exists(pid: int) -> bool:
-    import os
 
     try:
         with open(f"/proc/{pid}/stat") as stat:
