@@ -134,14 +134,14 @@ def _pair_metrics(a: TensorRef, b: TensorRef, rtol: float | None, atol: float | 
     files = files or FileCache()
     scratch = scratch or (Scratch(), Scratch())
     try:
-        stream = _PairStream(a, b, files, scratch, max_elements)
+        stream = PairStream(a, b, files, scratch, max_elements)
         segments, pending = iter(stream), []
         if check_identical and a.dtype == b.dtype and a.shape == b.shape:
             outcome = yield from _compare_bytes(stream, segments)
             if isinstance(outcome, PairMetrics):
                 return outcome
             if outcome is None:  # the first difference came late: start again, summing everything
-                stream = _PairStream(a, b, files, scratch, max_elements)
+                stream = PairStream(a, b, files, scratch, max_elements)
                 segments = iter(stream)
             else:
                 pending.append(outcome)
@@ -176,8 +176,9 @@ def _repeated(metrics: PairMetrics, repeats: int) -> PairMetrics:
     return metrics
 
 
-class _PairStream:
-    """Both tensors' elements in row-major order, cut into equal-length segment pairs.
+class PairStream:
+    """Both tensors' elements in row-major order, cut into equal-length segment pairs (also
+    what the compare view's Δ histogram and Δ heatmap walk).
 
     Each side reads into its own scratch buffer: a segment is valid until the next one.
     ``done`` counts the elements of the segments handed out so far.
@@ -210,7 +211,7 @@ class _PairStream:
         return Progress(self.done * self.itemsizes, self.numel * self.itemsizes)
 
 
-def _compare_bytes(stream: _PairStream, segments: Iterator[tuple[np.ndarray, np.ndarray]]
+def _compare_bytes(stream: PairStream, segments: Iterator[tuple[np.ndarray, np.ndarray]]
                    ) -> Job[PairMetrics | tuple[np.ndarray, np.ndarray] | None]:
     """``PairMetrics.of_identical`` when every byte agrees. Otherwise the first segment pair if
     it already differs (still valid: ``segments`` has not moved on), or None for a later one."""

@@ -32,6 +32,27 @@ class Progress(ValueObject):
         return f"Progress(done={self.done!r}, total={self.total!r}, message={self.message!r})"
 
 
+class Partial(Progress):
+    """A progress report that also carries results known before the job ends (a batch of diff
+    rows): drivers that only show progress treat it as any ``Progress``; the window's worker
+    process forwards ``items`` (plain data) as they come."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, done: int, total: int, message: str = "", items: object = None) -> None:
+        super().__init__(done, total, message)
+        object.__setattr__(self, "items", items)
+
+    def _fields(self) -> tuple:
+        return (self.done, self.total, self.message, self.items)
+
+    def __reduce__(self):
+        return Partial, self._fields()
+
+    def __repr__(self) -> str:
+        return f"Partial(done={self.done!r}, total={self.total!r}, message={self.message!r}, items={self.items!r})"
+
+
 TYPE_CHECKING = False  # type checkers take this branch; at run time typing (~3 ms to import) is not needed
 if TYPE_CHECKING:
     from typing import TypeVar

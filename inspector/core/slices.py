@@ -13,6 +13,7 @@ band of rows at a time, in bounded pieces.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from inspector.core.model import TensorRef
@@ -150,6 +151,41 @@ def slice_view(tensor: TensorRef, request: SliceRequest) -> TensorRef:
     leading = _clamped(request.leading, shape[:-2])
     offset = tensor.storage_offset + sum(i * s for i, s in zip(leading, stride))
     return _view(tensor, tuple(shape[-2:]), tuple(stride[-2:]), offset)
+
+
+RegionReader = Callable[[int, int, int, int], object]  # (top, rows, left, width) -> float32 2-D array
+
+
+def pooled_image_job(shape: tuple[int, int], read: RegionReader, pooling: str,
+                     label: str = "heatmap") -> Job[SliceData]:
+    """An image of a ``[rows, columns]`` matrix whose regions ``read`` gives (the compare view's
+    Δ of two slices): whole when small, else pooled like ``heatmap_job``, one band of rows at a
+    time, each band read in pieces of whole column blocks."""
+    import numpy as np
+
+    rows, columns = shape
+    step = pooling_step((rows, columns))
+    yield Progress(0, rows, label)
+    if rows == 0 or columns == 0:
+        image = np.zeros((math.ceil(rows / step[0]), math.ceil(columns / step[1])), np.float32)
+        return SliceData(image, step, (rows, columns), pooling)
+    if step == (1, 1):
+        return SliceData(read(0, rows, 0, columns), step, (rows, columns), pooling)
+    bands = []
+    for top in range(0, rows, step[0]):
+        height = min(step[0], rows - top)
+        block_columns = max(step[1], (READ_BUDGET // height) // step[1] * step[1])
+        pieces = [pool_blocks(read(top, height, left, min(block_columns, columns - left)), step[1], pooling)
+                  for left in range(0, columns, block_columns)]
+        bands.append(np.concatenate(pieces, axis=1))
+        yield Progress(top + step[0], rows, label)
+    return SliceData(np.vstack(bands), step, (rows, columns), pooling)
+
+
+def region_view(view: TensorRef, top: int, rows: int, left: int, width: int) -> TensorRef:
+    """``rows`` × ``width`` elements of a 2-D view from ``[top, left]``, over the same storage."""
+    offset = view.storage_offset + top * view.stride[0] + left * view.stride[1]
+    return _view(view, (rows, width), view.stride, offset)
 
 
 def _row_band(view: TensorRef, top: int, rows: int) -> TensorRef:

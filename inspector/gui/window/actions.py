@@ -18,6 +18,7 @@ class Handlers:
     open_folder: Callable[[], None]
     open_paths: Callable[[list[str]], None]
     open_demo: Callable[[], None]
+    compare: Callable[[], None]
     reload: Callable[[], None]
     close_document: Callable[[], None]
     focus_filter: Callable[[], None]
@@ -40,6 +41,7 @@ class WindowActions:
         self.open = self._action("&Open…", handlers.open_files, "Ctrl+O")
         self.open_folder = self._action("Open &Folder…", handlers.open_folder, "Ctrl+Shift+O")
         self.open_demo = self._action("Open &Demo Checkpoints", handlers.open_demo)
+        self.compare = self._action("Co&mpare…", handlers.compare, "Ctrl+Shift+D")
         self.reload = self._action("&Reload", handlers.reload, "F5", "Ctrl+R")
         self.close = self._action("&Close", handlers.close_document, "Ctrl+W", "Ctrl+F4")
         self.quit = self._action("&Quit", handlers.quit, "Ctrl+Q")
@@ -94,7 +96,7 @@ class WindowActions:
     def _build_menus(self) -> None:
         bar = self._window.menuBar()
         file_menu = bar.addMenu("&File")
-        for item in (self.open, self.open_folder, self.recent_menu, self.open_demo, None,
+        for item in (self.open, self.open_folder, self.recent_menu, self.open_demo, None, self.compare, None,
                      self.reload, self.close, None, self.quit):
             if item is None:
                 file_menu.addSeparator()

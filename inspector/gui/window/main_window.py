@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QStackedWidget, QTabWidget,
@@ -26,7 +26,8 @@ from inspector.gui.window.welcome import WelcomeView
 
 OPEN_FILTER = f"Checkpoints ({' '.join('*' + suffix for suffix in CHECKPOINT_SUFFIXES)});;All files (*)"
 DEFAULT_WINDOW_SIZE = (1280, 800)
-TAB_ICON_KIND = {"loading": "loading", "error": "error", "cancelled": "cancelled"}
+TAB_ICON_KIND = {"loading": "loading", "running": "loading", "error": "error", "cancelled": "cancelled"}
+COMPARE_DROP_MODIFIER = Qt.KeyboardModifier.ShiftModifier  # two files dropped with Shift held: compare them
 
 
 class MainWindow(QMainWindow):
@@ -62,10 +63,14 @@ class MainWindow(QMainWindow):
 
     # --- documents -----------------------------------------------------------------------
     def documents(self) -> list[Document]:
-        return [self.tabs.widget(index) for index in range(self.tabs.count())]
+        return [widget for widget in self._tab_widgets() if isinstance(widget, Document)]
 
     def current_document(self) -> Document | None:
-        return self.tabs.currentWidget()
+        widget = self.tabs.currentWidget()
+        return widget if isinstance(widget, Document) else None
+
+    def _tab_widgets(self) -> list:
+        return [self.tabs.widget(index) for index in range(self.tabs.count())]
 
     def open_paths(self, paths: list[str]) -> list[Document]:
         opened = [self.open_document(path) for path in expand_paths(paths)]
@@ -93,13 +98,36 @@ class MainWindow(QMainWindow):
         self.documentOpened.emit(document)
         return document
 
+    def open_compare(self, path_a: str, path_b: str):
+        """A tab comparing two checkpoints (files or folders) key by key; the diff starts at once."""
+        from inspector.gui.compare.compare_view import CompareView
+
+        view = CompareView(path_a, path_b)
+        view.stateChanged.connect(lambda: self._on_compare_state_changed(view))
+        self.tabs.addTab(view, view.title)
+        self.tabs.setCurrentWidget(view)
+        view.start()
+        self._on_documents_changed()
+        return view
+
+    def tab_context_menu(self, index: int):
+        """A document tab's menu ("Compare with"), or None for other tabs."""
+        from inspector.gui.compare.compare_picker import compare_menu
+
+        document = self.tabs.widget(index)
+        if not isinstance(document, Document):
+            return None
+        others = [other.path for other in self.documents() if other is not document]
+        return compare_menu(self, document.path, others, self.open_compare, self._on_compare)
+
     def close_document(self, index: int | None = None) -> None:
         index = self.tabs.currentIndex() if index is None else index
         document = self.tabs.widget(index)
         if document is None:
             return
         document.shutdown()
-        self.loads.forget(document)
+        if isinstance(document, Document):
+            self.loads.forget(document)
         self.tabs.removeTab(index)
         document.deleteLater()
         self._on_documents_changed()
@@ -113,8 +141,8 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop every worker (the window is closing)."""
         self.demo.cancel()
-        for document in self.documents():
-            document.shutdown()
+        for widget in self._tab_widgets():
+            widget.shutdown()
 
     # --- Qt overrides --------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -129,7 +157,10 @@ class MainWindow(QMainWindow):
         paths = _local_paths(event.mimeData())
         if paths:
             event.acceptProposedAction()
-            self.open_paths(paths)
+            if len(paths) == 2 and event.modifiers() & COMPARE_DROP_MODIFIER:
+                self.open_compare(*paths)
+            else:
+                self.open_paths(paths)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.remember:
@@ -150,13 +181,16 @@ class MainWindow(QMainWindow):
     # --- wiring --------------------------------------------------------------------------
     def _handlers(self) -> Handlers:
         return Handlers(open_files=self._on_open_files, open_folder=self._on_open_folder,
-                        open_paths=self.open_paths, open_demo=self.demo.start, reload=self._on_reload,
+                        open_paths=self.open_paths, open_demo=self.demo.start, compare=self._on_compare,
+                        reload=self._on_reload,
                         close_document=self.close_document, focus_filter=self._on_focus_filter,
                         set_color_scheme=self.set_color_scheme, next_document=lambda: self._step_document(1),
                         previous_document=lambda: self._step_document(-1), about=self._on_about, quit=self.close)
 
     def _connect(self) -> None:
         self.tabs.tabCloseRequested.connect(self.close_document)
+        self.tabs.tabBar().setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tabs.tabBar().customContextMenuRequested.connect(self._on_tab_bar_context_menu_requested)
         self.tabs.currentChanged.connect(lambda _index: self._update_status())
         self.welcome.openFileRequested.connect(self._on_open_files)
         self.welcome.openFolderRequested.connect(self._on_open_folder)
@@ -189,6 +223,31 @@ class MainWindow(QMainWindow):
         if document is self.current_document():
             self._update_status()
 
+    def _on_compare_state_changed(self, view) -> None:
+        index = self.tabs.indexOf(view)
+        if index < 0:
+            return
+        kind = TAB_ICON_KIND.get(view.phase)
+        self.tabs.setTabIcon(index, theme.status_icon(kind) if kind else theme.app_icon())
+        self.tabs.setTabText(index, view.title)
+        self.tabs.setTabToolTip(index, f"A: {view.state.path_a}\nB: {view.state.path_b}")
+        if view is self.tabs.currentWidget():
+            self._update_status()
+
+    def _on_tab_bar_context_menu_requested(self, position) -> None:
+        menu = self.tab_context_menu(self.tabs.tabBar().tabAt(position))
+        if menu is not None:
+            menu.exec(self.tabs.tabBar().mapToGlobal(position))
+
+    def _on_compare(self, path_a: str | None = None) -> None:
+        from inspector.gui.compare.compare_picker import ComparePicker
+
+        current = self.current_document()
+        first = path_a or (current.path if current is not None else None)
+        picker = ComparePicker([document.path for document in self.documents()], first, self)
+        if picker.exec() == ComparePicker.DialogCode.Accepted:
+            self.open_compare(*picker.paths())
+
     def _on_document_splitter_moved(self, state) -> None:
         self._splitter_state = state
 
@@ -196,9 +255,12 @@ class MainWindow(QMainWindow):
         self._columns_state = state
 
     def _update_status(self) -> None:
-        document = self.current_document()
-        self.status_label.setText(document_status(document) if document is not None else "")
-        title = f"{document.title} — Checkpoint Inspector" if document is not None else "Checkpoint Inspector"
+        widget = self.tabs.currentWidget()
+        if isinstance(widget, Document):
+            self.status_label.setText(document_status(widget))
+        else:
+            self.status_label.setText(widget.status_text() if widget is not None else "")
+        title = f"{widget.title} — Checkpoint Inspector" if widget is not None else "Checkpoint Inspector"
         self.setWindowTitle(title)
 
     def _step_document(self, step: int) -> None:
@@ -217,9 +279,11 @@ class MainWindow(QMainWindow):
             self.open_paths([path])
 
     def _on_reload(self) -> None:
-        document = self.current_document()
-        if document is not None:
-            document.start_loading()
+        widget = self.tabs.currentWidget()
+        if isinstance(widget, Document):
+            widget.start_loading()
+        elif widget is not None:
+            widget.start()  # a compare tab runs its diff again
 
     def _on_focus_filter(self) -> None:
         document = self.current_document()

@@ -1,7 +1,8 @@
 """What runs inside a worker process: one named job from ``core.jobs``, reported through a pipe.
 
 This module must stay free of Qt: a spawned child imports it and nothing of the GUI.
-Messages are ``encode``d tuples: ``("progress", done, total, text)``, then exactly one of
+Messages are ``encode``d tuples: ``("progress", done, total, text)`` and, for jobs that yield
+``Partial`` reports, ``("partial", items)`` (never dropped, in order), then exactly one of
 ``("result", value)``, ``("error", one_line_message)``.
 """
 
@@ -11,7 +12,7 @@ import time
 from multiprocessing.connection import Connection
 
 from inspector.core.errors import one_line
-from inspector.core.progress import Job
+from inspector.core.progress import Job, Partial
 
 PROGRESS_INTERVAL_S = 0.05
 
@@ -41,6 +42,8 @@ def _drive(job: Job, connection: Connection) -> object:
     try:
         while True:
             report = next(job)
+            if isinstance(report, Partial) and report.items:
+                connection.send_bytes(encode(("partial", report.items)))
             now = time.monotonic()
             if now - last_sent >= PROGRESS_INTERVAL_S:
                 connection.send_bytes(encode(("progress", report.done, report.total, report.message)))

@@ -23,9 +23,11 @@ _JOIN_TIMEOUT_S = 5.0
 
 
 class ProcessWorker(QObject):
-    """``start()`` once; then exactly one of succeeded / failed / cancelled is emitted."""
+    """``start()`` once; then exactly one of succeeded / failed / cancelled is emitted.
+    ``partialArrived`` carries the items of a job's ``Partial`` reports, in order, before that."""
 
     progressed = Signal(int, int, str)
+    partialArrived = Signal(object)
     succeeded = Signal(object)
     failed = Signal(str)
     cancelled = Signal()
@@ -107,6 +109,8 @@ class ProcessWorker(QObject):
         kind = message[0]
         if kind == "progress":
             self.progressed.emit(*message[1:])
+        elif kind == "partial":
+            self.partialArrived.emit(message[1])
         elif kind in ("result", "error", "exited"):
             self._settled = True
             if kind == "result":
