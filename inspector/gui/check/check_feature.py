@@ -29,6 +29,7 @@ class CheckFeature(QObject):
 
         document = document or self.window.current_document()
         if document is None:
+            self.window.statusBar().showMessage("Choose the tab of a checkpoint to check", 5000)
             return None
         others = [(other.title, other.path) for other in self.window.documents() if other is not document]
         dialog = CheckDialog(others, self.window)
