@@ -15,6 +15,7 @@ from inspector.core.progress import Job
 JOBS: dict[str, str] = {
     "load": "inspector.core.loader:load_checkpoint",  # path
     "demo": "inspector.demo:build_demo_job",  # cache_dir
+    "export": "inspector.core.export_job:export_job",  # source, destination, plan (its JSON)
 }
 
 PLAIN_SCALARS = (str, int, float, bool, type(None))
