@@ -2,7 +2,9 @@
 
 This module must stay free of Qt: a spawned child imports it and nothing of the GUI.
 Messages are ``encode``d tuples: ``("progress", done, total, text)``, then exactly one of
-``("result", value)``, ``("error", one_line_message)``.
+``("result", value)``, ``("error", one_line_message)``, ``("cancelled",)``. When the window
+sets ``stop`` (a multiprocessing event), the job is closed at its next yield, so its cleanup
+runs (a writer removes its temporary file) before the process ends.
 """
 
 from __future__ import annotations
@@ -10,20 +12,22 @@ from __future__ import annotations
 import time
 from multiprocessing.connection import Connection
 
-from inspector.core.errors import one_line
+from inspector.core.errors import Cancelled, one_line
 from inspector.core.progress import Job
 
 PROGRESS_INTERVAL_S = 0.05
 
 
-def child_main(connection: Connection, job_name: str, arguments: dict[str, object]) -> None:
+def child_main(connection: Connection, job_name: str, arguments: dict[str, object], stop=None) -> None:
     """The worker process's entry point: run the job, send what happened, exit."""
     from inspector.core.jobs import make_job
     from inspector.gui.workers.transfer import encode
 
     try:
-        result = _drive(make_job(job_name, arguments), connection)
+        result = _drive(make_job(job_name, arguments), connection, stop)
         message = ("result", result)
+    except Cancelled:
+        message = ("cancelled",)
     except Exception as error:  # reported as one line; the window shows it in place
         message = ("error", one_line(error))
     try:
@@ -34,13 +38,16 @@ def child_main(connection: Connection, job_name: str, arguments: dict[str, objec
     connection.close()
 
 
-def _drive(job: Job, connection: Connection) -> object:
+def _drive(job: Job, connection: Connection, stop=None) -> object:
     from inspector.gui.workers.transfer import encode
 
     last_sent = 0.0
     try:
         while True:
             report = next(job)
+            if stop is not None and stop.is_set():
+                job.close()  # GeneratorExit at the job's yield: its with-blocks clean up
+                raise Cancelled()
             now = time.monotonic()
             if now - last_sent >= PROGRESS_INTERVAL_S:
                 connection.send_bytes(encode(("progress", report.done, report.total, report.message)))

@@ -1,5 +1,5 @@
 """Run one long job in a separate process, so a hostile or broken file can never take the
-window down; cancel kills the process at once.
+window down; cancel kills the process at once, while stop lets the job clean up first.
 
 A reader thread waits on the pipe (the GUI thread never blocks), decodes each message, runs
 the optional ``postprocess`` on the result (e.g. building the display tree) and hands
@@ -13,13 +13,14 @@ import signal
 import threading
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from inspector.core.jobs import check_plain
 from inspector.gui.workers.child_jobs import child_main
 from inspector.gui.workers.transfer import decode
 
 _JOIN_TIMEOUT_S = 5.0
+_STOP_GRACE_MS = 10_000
 
 
 class ProcessWorker(QObject):
@@ -42,6 +43,7 @@ class ProcessWorker(QObject):
         self._process: multiprocessing.Process | None = None
         self._reader: threading.Thread | None = None
         self._settled = False  # an outcome was emitted; later messages are ignored
+        self._stop_event = None  # set by stop(): the job ends at its next yield
         self._messageArrived.connect(self._on_reader_message)
 
     @property
@@ -54,7 +56,9 @@ class ProcessWorker(QObject):
     def start(self) -> None:
         context = multiprocessing.get_context("spawn")
         receiver, sender = context.Pipe(duplex=False)
-        self._process = context.Process(target=child_main, args=(sender, self._job_name, self._arguments),
+        self._stop_event = context.Event()
+        self._process = context.Process(target=child_main,
+                                        args=(sender, self._job_name, self._arguments, self._stop_event),
                                         name=f"inspector-{self._job_name}", daemon=True)
         self._process.start()
         sender.close()  # only the child holds the writing end: its exit means end of file
@@ -70,6 +74,19 @@ class ProcessWorker(QObject):
         if not self._settled:
             self._settled = True
             self.cancelled.emit()
+
+    def stop(self, grace_ms: int = _STOP_GRACE_MS) -> None:
+        """Ask the job to end at its next yield, running its cleanup (a writer removes its
+        temporary file); ``cancelled`` follows once it has. Killed if still running after
+        ``grace_ms``. Returns at once."""
+        if self._settled or self._process is None:
+            return
+        self._stop_event.set()
+        QTimer.singleShot(grace_ms, self, self._on_stop_grace_timeout)
+
+    def _on_stop_grace_timeout(self) -> None:
+        if self._process is not None and self._process.is_alive():
+            self._process.kill()  # the reader thread then reports the exit, taken as cancelled
 
     def wait(self, timeout: float = _JOIN_TIMEOUT_S) -> None:
         """Block until the process and the reader thread are gone (they end quickly once killed)."""
@@ -107,12 +124,14 @@ class ProcessWorker(QObject):
         kind = message[0]
         if kind == "progress":
             self.progressed.emit(*message[1:])
-        elif kind in ("result", "error", "exited"):
+        elif kind in ("result", "error", "exited", "cancelled"):
             self._settled = True
             if kind == "result":
                 self.succeeded.emit(message[1])
             elif kind == "error":
                 self.failed.emit(message[1])
+            elif kind == "cancelled" or self._stop_event.is_set():
+                self.cancelled.emit()
             else:
                 self.failed.emit(crash_message(message[1]))
 
