@@ -2,8 +2,8 @@
 
 This module must stay free of Qt: a spawned child imports it and nothing of the GUI.
 Messages are ``encode``d tuples: ``("progress", done, total, text)``, then exactly one of
-``("result", value)``, ``("error", one_line_message)``, ``("cancelled",)``. When the window
-sets ``stop`` (a multiprocessing event), the job is closed at its next yield, so its cleanup
+``("result", value)``, ``("error", one_line_message)``, ``("cancelled",)``. The window writes
+to the pipe only to ask for a stop: the job is then closed at its next yield, so its cleanup
 runs (a writer removes its temporary file) before the process ends.
 """
 
@@ -16,15 +16,16 @@ from inspector.core.errors import Cancelled, one_line
 from inspector.core.progress import Job
 
 PROGRESS_INTERVAL_S = 0.05
+STOP_MESSAGE = b"stop"
 
 
-def child_main(connection: Connection, job_name: str, arguments: dict[str, object], stop=None) -> None:
+def child_main(connection: Connection, job_name: str, arguments: dict[str, object]) -> None:
     """The worker process's entry point: run the job, send what happened, exit."""
     from inspector.core.jobs import make_job
     from inspector.gui.workers.transfer import encode
 
     try:
-        result = _drive(make_job(job_name, arguments), connection, stop)
+        result = _drive(make_job(job_name, arguments), connection)
         message = ("result", result)
     except Cancelled:
         message = ("cancelled",)
@@ -38,14 +39,14 @@ def child_main(connection: Connection, job_name: str, arguments: dict[str, objec
     connection.close()
 
 
-def _drive(job: Job, connection: Connection, stop=None) -> object:
+def _drive(job: Job, connection: Connection) -> object:
     from inspector.gui.workers.transfer import encode
 
     last_sent = 0.0
     try:
         while True:
             report = next(job)
-            if stop is not None and stop.is_set():
+            if connection.poll():  # the window asked for a stop
                 job.close()  # GeneratorExit at the job's yield: its with-blocks clean up
                 raise Cancelled()
             now = time.monotonic()

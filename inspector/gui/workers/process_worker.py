@@ -16,7 +16,7 @@ from typing import Any, Callable
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from inspector.core.jobs import check_plain
-from inspector.gui.workers.child_jobs import child_main
+from inspector.gui.workers.child_jobs import STOP_MESSAGE, child_main
 from inspector.gui.workers.transfer import decode
 
 _JOIN_TIMEOUT_S = 5.0
@@ -43,7 +43,8 @@ class ProcessWorker(QObject):
         self._process: multiprocessing.Process | None = None
         self._reader: threading.Thread | None = None
         self._settled = False  # an outcome was emitted; later messages are ignored
-        self._stop_event = None  # set by stop(): the job ends at its next yield
+        self._connection = None  # the window's end of the pipe (the reader thread receives on it)
+        self._stopping = False  # stop() was asked: the job ends at its next yield
         self._messageArrived.connect(self._on_reader_message)
 
     @property
@@ -55,13 +56,12 @@ class ProcessWorker(QObject):
 
     def start(self) -> None:
         context = multiprocessing.get_context("spawn")
-        receiver, sender = context.Pipe(duplex=False)
-        self._stop_event = context.Event()
-        self._process = context.Process(target=child_main,
-                                        args=(sender, self._job_name, self._arguments, self._stop_event),
+        receiver, sender = context.Pipe(duplex=True)  # the window writes only to ask for a stop
+        self._connection = receiver
+        self._process = context.Process(target=child_main, args=(sender, self._job_name, self._arguments),
                                         name=f"inspector-{self._job_name}", daemon=True)
         self._process.start()
-        sender.close()  # only the child holds the writing end: its exit means end of file
+        sender.close()  # only the child holds its end: the child's exit means end of file
         self._reader = threading.Thread(target=self._read_messages, args=(receiver,),
                                         name=f"inspector-{self._job_name}-reader", daemon=True)
         self._reader.start()
@@ -81,7 +81,11 @@ class ProcessWorker(QObject):
         ``grace_ms``. Returns at once."""
         if self._settled or self._process is None:
             return
-        self._stop_event.set()
+        self._stopping = True
+        try:
+            self._connection.send_bytes(STOP_MESSAGE)
+        except (OSError, ValueError):
+            pass  # the child has just ended: its outcome is on its way
         QTimer.singleShot(grace_ms, self, self._on_stop_grace_timeout)
 
     def _on_stop_grace_timeout(self) -> None:
@@ -130,7 +134,7 @@ class ProcessWorker(QObject):
                 self.succeeded.emit(message[1])
             elif kind == "error":
                 self.failed.emit(message[1])
-            elif kind == "cancelled" or self._stop_event.is_set():
+            elif kind == "cancelled" or self._stopping:
                 self.cancelled.emit()
             else:
                 self.failed.emit(crash_message(message[1]))
