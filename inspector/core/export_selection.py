@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from inspector.core.collector import collector_paused
 from inspector.core.errors import CheckpointError
 from inspector.core.glob_cover import freeze_patterns, include_patterns
 from inspector.core.key_globs import first_match
 from inspector.core.key_rules import apply_rules
 from inspector.core.model import Checkpoint, TensorPath, TensorRef
 from inspector.core.plan import ExportPlan
+from inspector.core.progress import Job, Progress
 from inspector.core.state_dict_choice import StateDictView, choose_state_dict
 from inspector.core.tree import Node, iter_nodes
 
@@ -47,12 +49,13 @@ class ExportRows:
     @classmethod
     def build(cls, checkpoint: Checkpoint, tree_root: Node, subdict: str | None) -> ExportRows:
         """The rows of the state dict ``subdict`` chooses (``CheckpointError`` when none)."""
-        view = choose_state_dict(checkpoint, subdict)
-        container = find_node(tree_root, view.path)
-        keys, spans = _keys_in_display_order(view, container) if container is not None else ([], {})
-        listed = set(keys)
-        keys.extend(key for key in view.tensors if key not in listed)
-        return cls(view, subdict, container, keys, spans)
+        with collector_paused():
+            view = choose_state_dict(checkpoint, subdict)
+            container = find_node(tree_root, view.path)
+            keys, spans = _keys_in_display_order(view, container) if container is not None else ([], {})
+            listed = set(keys)
+            keys.extend(key for key in view.tensors if key not in listed)
+            return cls(view, subdict, container, keys, spans)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -188,6 +191,19 @@ def default_selection(checkpoint: Checkpoint, tree_root: Node) -> ExportSelectio
             if node.parent is not None and holds_state_dict(node):
                 return ExportSelection.start(ExportRows.build(checkpoint, tree_root, subdict_of(node)))
         raise error
+
+
+def selection_job(checkpoint: Checkpoint, tree_root: Node, previous: ExportSelection | None = None
+                  ) -> Job[ExportSelection]:
+    """The boxes for a (re)read tree, off the GUI thread (a large state dict takes a second):
+    ``previous``'s plan again when it still fits the file, else ``default_selection``."""
+    yield Progress(0, 1, "reading the state dict")
+    if previous is not None:
+        try:
+            return selection_for_plan(checkpoint, tree_root, previous.plan())
+        except CheckpointError:
+            pass  # the file changed under the plan: start afresh
+    return default_selection(checkpoint, tree_root)
 
 
 def selection_for_plan(checkpoint: Checkpoint, tree_root: Node, plan: ExportPlan) -> ExportSelection:

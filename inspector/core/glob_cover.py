@@ -14,10 +14,9 @@ particular state cost nothing), and a pattern is written where the state changes
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 
+from inspector.core.collector import collector_paused
 from inspector.core.errors import CheckpointError
 
 INCLUDE_STATES = (False, True, False)  # before any include, inside an include, inside an exclude
@@ -45,9 +44,12 @@ _NO_KEY = object()
 def include_patterns(keys: Sequence[str], wanted: Callable[[int], bool]) -> tuple[list[str], list[str]]:
     """``(include, exclude)`` that keep exactly the keys whose position ``wanted`` says:
     kept = (no include, or one matches) and no exclude matches."""
-    if not any(wanted(position) for position in range(len(keys))):
+    chosen = [wanted(position) for position in range(len(keys))]
+    if all(chosen):
+        return [], []
+    if not any(chosen):
         return [], ["*"]
-    with _collector_paused():
+    with collector_paused():
         trie = _trie(keys, wanted)
         _fill_costs(trie, INCLUDE_STATES)
         start = 1 if trie.costs[1] <= trie.costs[0] else 0  # no include list at all, when that is as short
@@ -58,7 +60,9 @@ def include_patterns(keys: Sequence[str], wanted: Callable[[int], bool]) -> tupl
 def freeze_patterns(keys: Sequence[str], wanted: Callable[[int], bool | None]) -> list[str]:
     """Patterns matching the keys wanted frozen and none of those wanted not frozen (None:
     either will do, e.g. a buffer, which is never frozen)."""
-    with _collector_paused():
+    if not any(wanted(position) for position in range(len(keys))):
+        return []
+    with collector_paused():
         trie = _trie(keys, wanted)
         _fill_costs(trie, FREEZE_STATES)
         return _patterns(trie, 0, len(FREEZE_STATES))[0]
@@ -67,19 +71,6 @@ def freeze_patterns(keys: Sequence[str], wanted: Callable[[int], bool | None]) -
 def escape(path: str) -> str:
     """``path`` as an fnmatch pattern that matches only itself."""
     return "".join(f"[{character}]" if character in "[*?" else character for character in path)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The trie is many small objects and no cycles: a cyclic-GC pass every few thousand of
-    them would triple the time."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _trie(keys: Sequence[str], wanted: Callable[[int], bool | None]) -> _Module:
@@ -177,5 +168,6 @@ def _patterns(root: _Module, start: int, count: int) -> list[list[str]]:
         target = state + 1 if step and step[0] <= stay else state  # a tie: name the larger module
         if target != state:
             patterns[state].append(escape(node.path))
-        stack.extend((child, target) for child in reversed(node.children.values()))
+        if node.costs[target]:  # else nothing below needs a pattern
+            stack.extend((child, target) for child in reversed(node.children.values()))
     return patterns

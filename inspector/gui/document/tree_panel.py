@@ -170,7 +170,8 @@ class TreePanel(QWidget):
         return super().eventFilter(watched, event)
 
     def _on_header_section_resized(self, _index: int, _old: int, _new: int) -> None:
-        if self.view.header().isVisible():  # not the widths set while building the view
+        # not the widths set while building the view, nor a layout with a feature's extra columns
+        if self.view.header().isVisible() and self.model.extra_columns is None:
             self.columnsResized.emit(self.view.header().saveState())
 
     def _on_filter_timer_timeout(self) -> None:

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QMenu, QToolButton
 
 from inspector.core.errors import CheckpointError
 from inspector.core.export_selection import (
-    ExportSelection, Span, default_selection, holds_state_dict, selection_for_plan, subdict_of,
+    ExportRows, ExportSelection, Span, holds_state_dict, selection_for_plan, selection_job, subdict_of,
 )
 from inspector.core.export_summary import resolve_job
 from inspector.core.plan import ExportPlan, ResolvedPlan
@@ -48,7 +48,8 @@ class ExportMode(QObject):
         self.bar.setVisible(False)
         self.toggle_button = QToolButton(text="Export mode", checkable=True)
         self.toggle_button.setToolTip("Choose tensors to export and to freeze (Ctrl+E)")
-        self._runner = PlotRunner(self)
+        self._runner = PlotRunner(self)  # resolves the plan for the summary
+        self._preparer = PlotRunner(self)  # makes the selection for a newly read tree
         document.add_below_tree(self.bar)
         document.tree_panel.add_tool_widget(self.toggle_button)
         document.tree_panel.context_menu_hooks.append(self._add_menu_items)
@@ -73,6 +74,7 @@ class ExportMode(QObject):
             self._on_document_state_changed()
         else:
             self._runner.cancel()
+            self._preparer.cancel()
             self.model.set_extra_columns(None)
             self.bar.setVisible(False)
         self.activeChanged.emit(active)
@@ -95,6 +97,7 @@ class ExportMode(QObject):
 
     def shutdown(self) -> None:
         self._runner.shutdown()
+        self._preparer.shutdown()
 
     # --- building the selection ------------------------------------------------------------
     def _on_document_state_changed(self) -> None:
@@ -112,17 +115,13 @@ class ExportMode(QObject):
 
     def _start_selection(self, loaded: Any) -> None:
         """The last plan again on a reloaded tree, else the default state dict, all included."""
-        try:
-            if self.selection is not None:
-                self.set_selection(selection_for_plan(loaded.checkpoint, loaded.root, self.selection.plan()))
-                return
-        except CheckpointError:
-            pass  # the file changed under the plan: start afresh
-        try:
-            self.set_selection(default_selection(loaded.checkpoint, loaded.root))
-        except CheckpointError as error:
-            self.selection = self.columns.selection = None
-            self._show_error(f"Nothing to export: {error}")
+        previous = self.selection
+        self.selection = self.columns.selection = None
+        self.bar.show_pending()
+        self._preparer.submit(lambda: selection_job(loaded.checkpoint, loaded.root, previous))
+
+    def _on_preparer_failed(self, message: str) -> None:
+        self._show_error(f"Nothing to export: {message}")
 
     def _place_columns(self) -> None:
         """The two box columns right after Name, narrow, with the range delegate."""
@@ -155,13 +154,7 @@ class ExportMode(QObject):
             self.columns.shift_clicked(node, source.column() - len(CheckpointTreeModel.HEADERS))
 
     def _refresh_boxes(self, changed: Span | None) -> None:
-        rows = self.selection.rows
-        if changed is None:
-            nodes = list(rows.spans)
-        else:
-            start, end = changed
-            nodes = [node for node, (low, high) in rows.spans.items() if low < end and start < high]
-        self.model.refresh_extra_columns(nodes)
+        self.model.refresh_extra_columns(visible_rows(self.selection.rows, self.document.tree_panel, changed))
 
     # --- the summary -----------------------------------------------------------------------
     def _resolve(self) -> None:
@@ -215,6 +208,25 @@ class ExportMode(QObject):
         self.delegate.shiftClicked.connect(self._on_delegate_shift_clicked)
         self._runner.finished.connect(self._on_runner_finished)
         self._runner.failed.connect(self._show_error)
+        self._preparer.finished.connect(self.set_selection)
+        self._preparer.failed.connect(self._on_preparer_failed)
         self.bar.exportRequested.connect(self.exportRequested)
         self.document.stateChanged.connect(self._on_document_state_changed)
         self.document.closing.connect(self.shutdown)
+
+
+def visible_rows(rows: ExportRows, panel: Any, changed: Span | None) -> list[Any]:
+    """The rows over key positions ``changed`` (None: all) that the tree panel can show: rows
+    inside collapsed modules read their boxes afresh when expanded. Notifying every row of a
+    100k-tensor tree would take seconds."""
+    start, end = changed if changed is not None else (0, len(rows))
+    visible, stack = [], [rows.container] if rows.container is not None else []
+    while stack:
+        node = stack.pop()
+        low, high = rows.spans.get(node, (0, 0))
+        if not (low < end and start < high):
+            continue
+        visible.append(node)
+        if node.parent is None or panel.view.isExpanded(panel.proxy.mapFromSource(panel.model.index_of(node))):
+            stack.extend(node.children)
+    return visible

@@ -124,3 +124,19 @@ def test_a_reload_keeps_the_boxes(qtbot, document, mode):
         document.start_loading()
     assert document.state == "ready" and mode.selection.plan() == plan
     assert box(document, node_at(document, "fc"), INCLUDE) == Unchecked
+
+
+def test_column_widths_remembered_for_new_tabs_leave_the_box_columns_out(qtbot, window, document, mode, checkpoint_files):
+    from inspector.gui.document.tree_panel import TreePanel
+
+    header = document.tree_panel.view.header()
+    header.resizeSection(INCLUDE, 90)
+    header.resizeSection(1, 150)  # Shape, while the boxes show: not a layout to remember
+    other = window.open_paths([checkpoint_files["state_dict.pt"]])[0]
+    qtbot.waitUntil(lambda: other.state == "ready", timeout=LOAD_TIMEOUT_MS)
+    other_header = other.tree_panel.view.header()
+    fresh = TreePanel(lambda node: "").view
+    assert other_header.count() == INCLUDE
+    assert [other_header.visualIndex(column) for column in range(INCLUDE)] == list(range(INCLUDE))
+    assert [other_header.sectionSize(column) for column in range(INCLUDE - 1)] == \
+        [fresh.columnWidth(column) for column in range(INCLUDE - 1)]
