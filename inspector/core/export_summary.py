@@ -31,10 +31,10 @@ class ExportSummary:
         self.dropped = len(resolved.dropped)
 
     def text(self) -> str:
-        """One line: ``52 of 62 tensors · 11.2 M parameters · 20 frozen (2.1 M) · 42.7 MiB``."""
+        """One line: ``120 of 122 tensors · 60 parameters (11.2 M values) · 30 frozen (683.1 k) · 42.7 MiB``."""
         frozen = f"{self.frozen:,} frozen" + (f" ({short_count(self.frozen_values)})" if self.frozen else "")
-        return (f"{self.tensors:,} of {self.available:,} tensors · {short_count(self.parameter_values)} parameters"
-                f" in {self.parameters:,} · {frozen} · {human_size(self.nbytes)}")
+        return (f"{self.tensors:,} of {self.available:,} tensors · {self.parameters:,} parameters "
+                f"({short_count(self.parameter_values)} values) · {frozen} · {human_size(self.nbytes)}")
 
     def __repr__(self) -> str:
         return f"ExportSummary({self.text()!r})"

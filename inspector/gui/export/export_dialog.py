@@ -214,8 +214,8 @@ class ExportDialog(QDialog):
         self.export_button.setEnabled(False)
 
     def _show_source(self) -> None:
-        where = self.selection.rows.subdict or "the file's state dict"
-        self.source.setText(f"From {self.source_path} — {where}")
+        inside = ".".join(str(step) for step in self.selection.rows.view.path)
+        self.source.setText(f"From {self.source_path}" + (f", state dict '{inside}'" if inside else ""))
 
     def _show_status(self, text: str, error: bool = False) -> None:
         self.status.setStyleSheet(f"color: {theme.error_text_color().name()}" if error else "")
@@ -236,9 +236,9 @@ class ExportDialog(QDialog):
         self.status = QLabel(wordWrap=True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.progress = QProgressBar(textVisible=False, visible=False)
-        self.save_plan_button = QPushButton("Save Plan…")
-        self.load_plan_button = QPushButton("Load Plan…")
-        self.copy_snippet_button = QPushButton("Copy Loading Snippet", visible=False)
+        self.save_plan_button = QPushButton("Save plan…")
+        self.load_plan_button = QPushButton("Load plan…")
+        self.copy_snippet_button = QPushButton("Copy loading snippet", visible=False)
         self.cancel_button = QPushButton("Close")
         self.export_button = QPushButton("Export", default=True, enabled=False)
 

@@ -21,7 +21,7 @@ from inspector.core.export_summary import resolve_job
 from inspector.core.plan import ExportPlan, ResolvedPlan
 from inspector.gui.document.tree_model import CheckpointTreeModel
 from inspector.gui.export.export_columns import ExportColumns
-from inspector.gui.export.range_delegate import RangeDelegate
+from inspector.gui.export.box_delegate import BoxDelegate
 from inspector.gui.export.summary_bar import SummaryBar
 from inspector.gui.workers.plot_runner import PlotRunner
 
@@ -43,7 +43,7 @@ class ExportMode(QObject):
         self.message = ""  # why there is no selection or no resolved plan
         self._tree_root: Any = None  # the tree the selection was made for
         self.columns = ExportColumns(self._on_columns_toggled)
-        self.delegate = RangeDelegate(self)
+        self.delegate = BoxDelegate(self)
         self.bar = SummaryBar()
         self.bar.setVisible(False)
         self.toggle_button = QToolButton(text="Export mode", checkable=True)
@@ -133,6 +133,9 @@ class ExportMode(QObject):
             view.setItemDelegateForColumn(column, self.delegate)
             header.moveSection(header.visualIndex(column), 1 + offset)
             view.setColumnWidth(column, view.fontMetrics().horizontalAdvance(title) + BOX_COLUMN_PADDING)
+        current = self.document.tree_panel.current_node()
+        if current is not None:  # a row selected before the columns came: select its new cells too
+            self.document.tree_panel.select_node(current)
 
     # --- edits -----------------------------------------------------------------------------
     def _on_columns_toggled(self, node: Any, column: int, checked: bool, shift: bool) -> None:
@@ -181,18 +184,18 @@ class ExportMode(QObject):
         span = self.columns.span(node)
         if span is not None:
             menu.addSeparator()
-            self._add_range_menu(menu.addMenu("Include"), node, ExportColumns.INCLUDE, ("Include", "Leave Out"))
+            self._add_range_menu(menu.addMenu("Include"), node, ExportColumns.INCLUDE, ("Include", "Leave out"))
             if self.columns.check_state(node, ExportColumns.FREEZE) is not None:
                 self._add_range_menu(menu.addMenu("Freeze"), node, ExportColumns.FREEZE, ("Freeze", "Unfreeze"))
         elif holds_state_dict(node):
             menu.addSeparator()
-            menu.addAction("Export from This State Dict", lambda: self._use_state_dict(node))
+            menu.addAction("Export from this state dict", lambda: self._use_state_dict(node))
 
     def _add_range_menu(self, menu: QMenu, node: Any, column: int, verbs: tuple[str, str]) -> None:
         rows = self.selection.rows
         for verb, checked in zip(verbs, (True, False)):
-            menu.addAction(f"{verb} Up to Here", lambda c=checked: self._apply(rows.up_to(node), column, c))
-            menu.addAction(f"{verb} from Here to the End", lambda c=checked: self._apply(rows.from_here(node), column, c))
+            menu.addAction(f"{verb} up to here", lambda c=checked: self._apply(rows.up_to(node), column, c))
+            menu.addAction(f"{verb} from here to the end", lambda c=checked: self._apply(rows.from_here(node), column, c))
 
     def _use_state_dict(self, node: Any) -> None:
         plan = ExportPlan(subdict=subdict_of(node))

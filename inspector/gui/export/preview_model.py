@@ -13,8 +13,8 @@ from inspector.gui.window import theme
 
 
 class PreviewModel(QAbstractTableModel):
-    KEY, SOURCE, RULES, FROZEN, DTYPE, SHAPE, SIZE = range(7)
-    HEADERS = ("Output key", "From", "Rules", "Frozen", "Dtype", "Shape", "Size")
+    KEY, RULES, FROZEN, SOURCE, DTYPE, SHAPE, SIZE = range(7)
+    HEADERS = ("Output key", "Rules", "Frozen", "From", "Dtype", "Shape", "Size")
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)

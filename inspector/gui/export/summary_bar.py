@@ -14,10 +14,8 @@ from inspector.core.plan import ResolvedPlan
 from inspector.gui.export.preview_model import PreviewModel
 from inspector.gui.window import theme
 
-PREVIEW_COLUMN_SAMPLES = {PreviewModel.KEY: "layer4.1.downsample.0.weight", PreviewModel.SOURCE: "module.layer4.1.conv2.weight",
-                          PreviewModel.RULES: "strip 'module.'", PreviewModel.FROZEN: "frozen",
-                          PreviewModel.DTYPE: "float32 → bfloat16", PreviewModel.SHAPE: "[512, 512, 3, 3]",
-                          PreviewModel.SIZE: "1023.9 MiB"}
+PREVIEW_MEASURED_ROWS = 300  # the rows a column's width is fitted to: cheap on a 100k-key preview
+PREVIEW_MAX_COLUMN_WIDTH = 380
 PREVIEW_HEIGHT = 200
 
 
@@ -82,10 +80,17 @@ def make_preview_view(model: PreviewModel) -> QTableView:
     header = view.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     header.setStretchLastSection(False)
-    metrics = view.fontMetrics()
-    for column, sample in PREVIEW_COLUMN_SAMPLES.items():
-        view.setColumnWidth(column, metrics.horizontalAdvance(sample) + 16)
+    header.setResizeContentsPrecision(PREVIEW_MEASURED_ROWS)
+    model.modelReset.connect(lambda: _fit_columns(view))
     return view
+
+
+def _fit_columns(view: QTableView) -> None:
+    """Each column as wide as its text (keys in full, up to a limit), on every new preview."""
+    view.resizeColumnsToContents()
+    for column in range(view.model().columnCount()):
+        if view.columnWidth(column) > PREVIEW_MAX_COLUMN_WIDTH:
+            view.setColumnWidth(column, PREVIEW_MAX_COLUMN_WIDTH)
 
 
 def _dropped_tooltip(resolved: ResolvedPlan, shown: int = 12) -> str:

@@ -4,8 +4,8 @@ layers frozen), the main window with it open, and helpers that click the tree's 
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QStyleOptionViewItem
 
 from inspector.core.tree import iter_nodes
 from inspector.gui.document.tree_model import CheckpointTreeModel
@@ -92,16 +92,9 @@ def click_box(qtbot, document, node, column: int, shift: bool = False) -> None:
     assert index.isValid()
     panel.select_node(node)  # expands its parents and scrolls it into view
     panel.view.scrollTo(index)
-    center = _check_box_rect(panel.view, index).center()
+    option = QStyleOptionViewItem()
+    option.rect = panel.view.visualRect(index)
+    option.widget = panel.view
+    center = panel.view.itemDelegateForIndex(index).box_rect(option, index).center()
     modifier = Qt.KeyboardModifier.ShiftModifier if shift else Qt.KeyboardModifier.NoModifier
     qtbot.mouseClick(panel.view.viewport(), Qt.MouseButton.LeftButton, modifier, center)
-
-
-def _check_box_rect(view, index: QModelIndex):
-    option = QStyleOptionViewItem()
-    option.rect = view.visualRect(index)
-    option.widget = view
-    option.font = view.font()
-    delegate = view.itemDelegateForIndex(index)
-    delegate.initStyleOption(option, index)
-    return view.style().subElementRect(QStyle.SubElement.SE_ItemViewItemCheckIndicator, option, view)

@@ -58,6 +58,19 @@ def test_unticking_a_module_leaves_its_subtree_out_and_parents_show_partial(qtbo
     assert mode.resolved.keys == list(model.state_dict())
 
 
+def test_space_toggles_the_current_box(qtbot, document, mode, resnet):
+    _, model = resnet
+    panel = document.tree_panel
+    fc = node_at(document, "fc")
+    panel.select_node(fc)
+    panel.view.setCurrentIndex(panel.proxy.mapFromSource(panel.model.index_of(fc, INCLUDE)))
+    panel.view.setFocus()
+    with qtbot.waitSignal(mode.resolvedChanged, timeout=LOAD_TIMEOUT_MS):
+        qtbot.keyClick(panel.view, Qt.Key.Key_Space)
+    assert box(document, fc, INCLUDE) == Unchecked
+    assert mode.resolved.keys == [key for key in model.state_dict() if not key.startswith("fc.")]
+
+
 def test_freeze_is_greyed_where_nothing_is_exported(qtbot, document, mode):
     fc = node_at(document, "fc")
     with qtbot.waitSignal(mode.resolvedChanged, timeout=LOAD_TIMEOUT_MS):
@@ -84,14 +97,14 @@ def test_context_menu_applies_from_here_to_the_end(qtbot, document, mode, resnet
     path, model = resnet
     menu = document.tree_panel.context_menu(node_at(document, "layer3"))
     freeze_menu = next(action.menu() for action in menu.actions() if action.text() == "Freeze")
-    action = next(action for action in freeze_menu.actions() if action.text() == "Freeze from Here to the End")
+    action = next(action for action in freeze_menu.actions() if action.text() == "Freeze from here to the end")
     with qtbot.waitSignal(mode.resolvedChanged, timeout=LOAD_TIMEOUT_MS):
         action.trigger()
     expected = [name for name in parameter_names(model)
                 if name in parameter_names(model, start="layer3") or name.startswith(FROZEN_IN_FILE + ".")]
     assert mode.resolved.frozen == expected
     include_menu = next(action.menu() for action in menu.actions() if action.text() == "Include")
-    leave_out = next(action for action in include_menu.actions() if action.text() == "Leave Out Up to Here")
+    leave_out = next(action for action in include_menu.actions() if action.text() == "Leave out up to here")
     with qtbot.waitSignal(mode.resolvedChanged, timeout=LOAD_TIMEOUT_MS):
         leave_out.trigger()
     kept = parameter_names(model, start="layer4")
