@@ -15,7 +15,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QDialog, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton, QVBoxLayout, QWidget,
+    QApplication, QDialog, QFileDialog, QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton, QVBoxLayout, QWidget,
 )
 
 from inspector.core.errors import CheckpointError
@@ -54,6 +54,7 @@ class ExportDialog(QDialog):
         self._build_widgets()
         self._layout_widgets()
         self._connect()
+        QApplication.instance().aboutToQuit.connect(self._on_application_about_to_quit)
         self.options.set_values(default_destination(loaded.checkpoint.path), selection.rename, selection.dtype)
         self._show_source()
         self._resolve()
@@ -131,6 +132,12 @@ class ExportDialog(QDialog):
             return
         self._runner.shutdown()
         super().reject()
+
+    def _on_application_about_to_quit(self) -> None:
+        """Quitting mid-export: the job still removes its temporary file before the app goes."""
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker.wait()
 
     def _replace_confirmed(self, destination: str) -> bool:
         answer = QMessageBox.question(self, "Replace the file?", f"{destination} exists. Replace it?",

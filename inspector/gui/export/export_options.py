@@ -148,7 +148,7 @@ def join_renames(renames: Renames, strip: str, add: str) -> Renames:
             else:
                 del result[position]
         elif any(new_rule):
-            result.insert(0, new_rule) if at_start else result.append(new_rule)
+            result.insert(0 if at_start else len(result), new_rule)
     return tuple(result)
 
 

@@ -108,25 +108,38 @@ def test_a_saved_plan_loads_back_into_the_dialog_and_the_boxes(qtbot, tmp_path, 
     other.reject()
 
 
-def test_cancel_stops_the_export_and_leaves_no_file(qtbot, tmp_path, window, big_file):
+def start_big_export(qtbot, window, big_file, folder) -> ExportDialog:
+    """An export of ``big_file`` cast to bfloat16 (slow enough to catch), caught while writing."""
     document = window.open_document(big_file)
     qtbot.waitUntil(lambda: document.state == "ready", timeout=LOAD_TIMEOUT_MS)
-    dialog = window.open_export_dialog(document, ExportPlan(dtype="bfloat16"))  # casting: slow enough to catch
-    destination = tmp_path / "out" / "big-half.pt"
-    destination.parent.mkdir()
-    dialog.options.destination.setText(str(destination))
+    dialog = window.open_export_dialog(document, ExportPlan(dtype="bfloat16"))
+    folder.mkdir()
+    dialog.options.destination.setText(str(folder / "big-half.pt"))
     qtbot.waitUntil(lambda: dialog.export_button.isEnabled() and not dialog._options_timer.isActive(),
                     timeout=LOAD_TIMEOUT_MS)
     assert dialog.start_export()
     writing = []
     dialog._worker.progressed.connect(lambda done, total, text: writing.append(text.startswith("writing")))
     qtbot.waitUntil(lambda: any(writing), timeout=EXPORT_TIMEOUT_MS)
-    assert dialog.result is None, "the export ended too fast to test cancelling"
+    assert dialog.result is None, "the export ended too fast to test stopping it"
+    return dialog
+
+
+def test_cancel_stops_the_export_and_leaves_no_file(qtbot, tmp_path, window, big_file):
+    dialog = start_big_export(qtbot, window, big_file, tmp_path / "out")
     with qtbot.waitSignal(dialog._worker.cancelled, timeout=EXPORT_TIMEOUT_MS):
         qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
-    assert os.listdir(destination.parent) == []
+    assert os.listdir(tmp_path / "out") == []
     assert "Cancelled" in dialog.status.text() and not dialog.is_running() and dialog.result is None
     assert dialog.export_button.isEnabled()
+
+
+def test_quitting_mid_export_leaves_no_file(qtbot, tmp_path, window, big_file):
+    dialog = start_big_export(qtbot, window, big_file, tmp_path / "out")
+    worker = dialog._worker
+    dialog._on_application_about_to_quit()  # what QApplication.aboutToQuit calls
+    assert not worker.is_running() and worker._process.exitcode == 0
+    assert os.listdir(tmp_path / "out") == []
 
 
 @pytest.fixture(scope="module")
