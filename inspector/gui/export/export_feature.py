@@ -30,9 +30,11 @@ class ExportFeature(QObject):
 
     def mode(self, document: Any) -> Any:
         """The export mode of ``document`` (an ``ExportMode``), or None."""
+        if document is None:
+            return None  # and nothing imported: the window starts without numpy
         from inspector.gui.export.export_mode import ExportMode
 
-        return ExportMode.of(document) if document is not None else None
+        return ExportMode.of(document)
 
     def open_dialog(self, document: Any, plan: Any = None) -> Any:
         """The export dialog for ``document``, from ``plan`` (an ``ExportPlan``), else from its

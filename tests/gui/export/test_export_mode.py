@@ -153,3 +153,18 @@ def test_column_widths_remembered_for_new_tabs_leave_the_box_columns_out(qtbot, 
     assert [other_header.visualIndex(column) for column in range(INCLUDE)] == list(range(INCLUDE))
     assert [other_header.sectionSize(column) for column in range(INCLUDE - 1)] == \
         [fresh.columnWidth(column) for column in range(INCLUDE - 1)]
+
+
+def test_the_window_starts_without_the_export_modules(tmp_path):
+    """The launch target: numpy, superqt and the plan load with the first document, not before."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("import sys\nfrom PySide6.QtWidgets import QApplication\napp = QApplication([])\n"
+              "from inspector.gui.window.main_window import MainWindow\nwindow = MainWindow(remember=False)\n"
+              "print(sorted(name for name in ('numpy', 'superqt', 'inspector.core.plan') if name in sys.modules))")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
