@@ -10,9 +10,9 @@ from PySide6.QtCore import Qt
 
 from inspector.core.export_selection import ExportSelection, Span
 from inspector.core.plan import ResolvedPlan
+from inspector.gui.document.tree_model import CheckpointTreeModel
 
 Checked, Unchecked, Partial = Qt.CheckState.Checked, Qt.CheckState.Unchecked, Qt.CheckState.PartiallyChecked
-SORT_ROLE = Qt.ItemDataRole.UserRole + 2  # CheckpointTreeModel.SortRole
 
 
 class ExportColumns:
@@ -64,7 +64,7 @@ class ExportColumns:
             return self.check_state(node, column)
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(node, column)
-        if role == SORT_ROLE:
+        if role == CheckpointTreeModel.SortRole:
             state = self.check_state(node, column)
             return -1 if state is None else state.value
         return None
