@@ -5,7 +5,6 @@ up to here"."""
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QModelIndex, QRect, Qt, Signal
-from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from inspector.gui.window import theme
@@ -13,7 +12,6 @@ from inspector.gui.window import theme
 _HAS_BOX = QStyleOptionViewItem.ViewItemFeature.HasCheckIndicator
 _BOX_STATE = {Qt.CheckState.Checked: QStyle.StateFlag.State_On, Qt.CheckState.Unchecked: QStyle.StateFlag.State_Off,
               Qt.CheckState.PartiallyChecked: QStyle.StateFlag.State_NoChange}
-DARK_SCHEME_BOX_WINDOW = QColor("#a0a6ae")  # Fusion's outline, this made darker, reads on a dark row
 _MOUSE_EVENTS = (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease, QEvent.Type.MouseButtonDblClick)
 
 
@@ -39,8 +37,7 @@ class BoxDelegate(QStyledItemDelegate):
             box = QStyleOptionViewItem(options)
             box.rect = self.box_rect(option, index)
             box.state = (options.state & ~QStyle.StateFlag.State_HasFocus) | _BOX_STATE[options.checkState]
-            if theme.is_dark(box.palette):  # Fusion outlines a box in the window colour made darker: none on dark
-                box.palette.setColor(QPalette.ColorRole.Window, DARK_SCHEME_BOX_WINDOW)
+            box.palette = theme.check_box_palette(box.palette)  # an outline that reads on a dark row
             style.drawPrimitive(QStyle.PrimitiveElement.PE_IndicatorItemViewItemCheck, box, painter, option.widget)
 
     def editorEvent(self, event: QEvent, model, option: QStyleOptionViewItem, index: QModelIndex) -> bool:
