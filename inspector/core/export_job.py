@@ -39,6 +39,11 @@ class ExportResult:
         self.rules = rules
         self.unmatched = unmatched
 
+    def to_json(self) -> dict:
+        return {"destination": self.destination, "sidecar": self.sidecar, "size": self.size,
+                "document": self.document, "rules": list(self.rules),
+                "unmatched": [list(entry) for entry in self.unmatched]}
+
     def __repr__(self) -> str:
         return f"ExportResult({self.destination!r}, size={self.size})"
 
@@ -71,6 +76,13 @@ def export_checkpoint(source: str, destination: str, plan: ExportPlan) -> Job[Ex
         side.write((json.dumps(document, indent=1) + "\n").encode())
     rules = [rule.name for rule in plan.rules()]
     return ExportResult(destination, sidecar, size, document, rules, resolved.unmatched)
+
+
+def export_job(source: str, destination: str, plan: dict) -> Job[dict]:
+    """``export_checkpoint`` with plain arguments (the plan's JSON document) and a plain result
+    (``ExportResult.to_json``): the "export" job a worker process runs."""
+    result = yield from export_checkpoint(source, destination, ExportPlan.from_json(plan))
+    return result.to_json()
 
 
 def sidecar_document(checkpoint: Checkpoint, resolved: ResolvedPlan, destination: str,

@@ -101,6 +101,10 @@ class ExportPlan:
         reason) leaves out what the output format cannot hold."""
         return _resolve(self, choose_state_dict(checkpoint, self.subdict), can_write)
 
+    def resolve_view(self, view: StateDictView, can_write=None) -> ResolvedPlan:
+        """``resolve`` over a state dict already chosen for this plan's ``subdict``."""
+        return _resolve(self, view, can_write)
+
     def _fields(self) -> tuple:
         return tuple(getattr(self, name) for name in self.__slots__)
 

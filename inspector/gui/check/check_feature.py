@@ -46,7 +46,7 @@ class CheckFeature(QObject):
         check = self._checks.get(document)
         if check is None:
             check = self._checks[document] = DocumentCheck(document, self)
-            document.shuttingDown.connect(lambda: self.forget(document))
+            document.closing.connect(lambda: self.forget(document))
         check.controller.check(target)
         return check
 

@@ -49,6 +49,7 @@ class CheckpointTreeModel(QAbstractItemModel):
         self._root: Any = None
         self._status: StatusRow | None = None
         self._decorate: Callable[[Any], RowDecoration | None] | None = None
+        self._extra: Any = None  # columns a feature shows after the built-in ones
 
     # --- content -------------------------------------------------------------------------
     @property
@@ -73,6 +74,44 @@ class CheckpointTreeModel(QAbstractItemModel):
         self.beginResetModel()
         self._root, self._status = None, StatusRow(kind, text)
         self.endResetModel()
+
+    @property
+    def extra_columns(self) -> Any:
+        return self._extra
+
+    def set_extra_columns(self, columns: Any) -> None:
+        """Show ``columns`` after the built-in ones (None removes them): a feature's own cells,
+        e.g. export's Include and Freeze boxes. ``columns`` has ``headers`` (one per column),
+        ``header_data(offset, role)``, ``data(node, offset, role)``, ``flags(node, offset)`` and
+        ``set_data(node, offset, value, role) -> bool``; ``offset`` counts from its first column."""
+        first = len(self.HEADERS)
+        if self._extra is not None:
+            self.beginRemoveColumns(QModelIndex(), first, first + len(self._extra.headers) - 1)
+            self._extra = None
+            self.endRemoveColumns()
+        if columns is not None:
+            self.beginInsertColumns(QModelIndex(), first, first + len(columns.headers) - 1)
+            self._extra = columns
+            self.endInsertColumns()
+        # Columns change under every row, but the signals above name only the top level: a
+        # layout change makes proxies remap the rows below too (views keep what is expanded).
+        self.layoutAboutToBeChanged.emit()
+        self.layoutChanged.emit()
+
+    def refresh_extra_columns(self, nodes: Any) -> None:
+        """The extra cells of ``nodes`` changed: one ``dataChanged`` per parent's run of rows."""
+        if self._extra is None or self._root is None:
+            return
+        rows_by_parent: dict[int, tuple[Any, int, int]] = {}
+        for node in nodes:
+            if node is self._root or node.parent is None:
+                continue
+            parent, low, high = rows_by_parent.get(id(node.parent), (node.parent, node.row, node.row))
+            rows_by_parent[id(node.parent)] = parent, min(low, node.row), max(high, node.row)
+        first, last = len(self.HEADERS), self.columnCount() - 1
+        for parent, low, high in rows_by_parent.values():
+            owner = self.index_of(parent)
+            self.dataChanged.emit(self.index(low, first, owner), self.index(high, last, owner))
 
     def set_row_decorator(self, decorate: Callable[[Any], RowDecoration | None] | None) -> None:
         """``decorate(node)`` marks the rows it returns a decoration for; None removes the marks."""
@@ -124,12 +163,14 @@ class CheckpointTreeModel(QAbstractItemModel):
         return 0 if isinstance(item, StatusRow) else len(item.children)
 
     def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return len(self.HEADERS)
+        return len(self.HEADERS) + (len(self._extra.headers) if self._extra is not None else 0)
 
     def hasChildren(self, parent: QModelIndex = QModelIndex()) -> bool:
         return self.rowCount(parent) > 0
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and section >= len(self.HEADERS):
+            return self._extra.header_data(section - len(self.HEADERS), role)
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self.HEADERS[section]
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.TextAlignmentRole:
@@ -139,7 +180,17 @@ class CheckpointTreeModel(QAbstractItemModel):
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
+        if index.column() >= len(self.HEADERS):
+            node = self.node(index)
+            return self._extra.flags(node, index.column() - len(self.HEADERS)) if node is not None \
+                else Qt.ItemFlag.NoItemFlags
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def setData(self, index: QModelIndex, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        node = self.node(index)
+        if node is None or index.column() < len(self.HEADERS):
+            return False
+        return self._extra.set_data(node, index.column() - len(self.HEADERS), value, role)
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -147,6 +198,8 @@ class CheckpointTreeModel(QAbstractItemModel):
         item = index.internalPointer()
         if isinstance(item, StatusRow):
             return _status_data(item, index.column(), role)
+        if index.column() >= len(self.HEADERS):
+            return item if role == self.NodeRole else self._extra.data(item, index.column() - len(self.HEADERS), role)
         if role == Qt.ItemDataRole.DisplayRole:
             return display_text(item, index.column())
         if role == self.NodeRole:

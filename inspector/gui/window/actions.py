@@ -53,6 +53,7 @@ class WindowActions:
         self.color_schemes = self._scheme_actions()
         self.recent_menu = QMenu("Open &Recent", window)
         self.recent_menu.aboutToShow.connect(self._on_recent_menu_about_to_show)
+        self.menus: dict[str, QMenu] = {}  # by name ("file", "edit", "view", "help"): features add to them
         self._build_menus()
 
     def set_document_actions_enabled(self, enabled: bool) -> None:
@@ -95,7 +96,7 @@ class WindowActions:
 
     def _build_menus(self) -> None:
         bar = self._window.menuBar()
-        file_menu = bar.addMenu("&File")
+        file_menu = self.menus["file"] = bar.addMenu("&File")
         for item in (self.open, self.open_folder, self.recent_menu, self.open_demo, None, self.compare, None,
                      self.reload, self.close, None, self.quit):
             if item is None:
@@ -104,15 +105,17 @@ class WindowActions:
                 file_menu.addMenu(item)
             else:
                 file_menu.addAction(item)
-        bar.addMenu("&Edit").addAction(self.find)
-        view_menu = bar.addMenu("&View")
+        self.menus["edit"] = bar.addMenu("&Edit")
+        self.menus["edit"].addAction(self.find)
+        view_menu = self.menus["view"] = bar.addMenu("&View")
         for action in (self.next_document, self.previous_document):
             view_menu.addAction(action)
         view_menu.addSeparator()
         colours = view_menu.addMenu("&Colours")
         for action in self.color_schemes.values():
             colours.addAction(action)
-        bar.addMenu("&Help").addAction(self.about)
+        self.menus["help"] = bar.addMenu("&Help")
+        self.menus["help"].addAction(self.about)
 
     def _on_recent_menu_about_to_show(self) -> None:
         self.recent_menu.clear()

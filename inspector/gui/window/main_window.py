@@ -16,6 +16,7 @@ from inspector.gui.window.actions import Handlers, WindowActions
 from inspector.gui.check.check_feature import CheckFeature
 from inspector.gui.window.demo_opener import DemoOpener
 from inspector.gui.document.document import Document
+from inspector.gui.export.export_feature import ExportFeature
 from inspector.gui.workers.load_scheduler import LoadScheduler
 from inspector.core.path_expansion import expand_paths
 from inspector.core.sniff import CHECKPOINT_SUFFIXES
@@ -54,6 +55,7 @@ class MainWindow(QMainWindow):
         self.demo = DemoOpener(self.open_paths, self.statusBar().showMessage, self)
         self.actions = WindowActions(self, self._handlers(), self.recent)
         self.actions.check_color_scheme(theme.requested_scheme())
+        self.export = ExportFeature(self)
         self.checks = CheckFeature(self)
         self._splitter_state = app_settings().value("document_splitter")
         self._columns_state = app_settings().value("tree_columns")
@@ -131,6 +133,11 @@ class MainWindow(QMainWindow):
         self.tabs.removeTab(index)
         document.deleteLater()
         self._on_documents_changed()
+
+    def open_export_dialog(self, document: Document, plan) -> object:
+        """The export dialog for ``document``, starting from ``plan`` (an ``ExportPlan``); None
+        when the document is not read or the plan does not fit it (the status bar says why)."""
+        return self.export.open_dialog(document, plan)
 
     def set_color_scheme(self, scheme: str) -> None:
         """Switch to ``scheme`` ("system", "light" or "dark") now, and for the next start."""

@@ -3,7 +3,9 @@
 This module must stay free of Qt: a spawned child imports it and nothing of the GUI.
 Messages are ``encode``d tuples: ``("progress", done, total, text)`` and, for jobs that yield
 ``Partial`` reports, ``("partial", items)`` (never dropped, in order), then exactly one of
-``("result", value)``, ``("error", one_line_message)``.
+``("result", value)``, ``("error", one_line_message)``, ``("cancelled",)``. The window writes
+to the pipe only to ask for a stop: the job is then closed at its next yield, so its cleanup
+runs (a writer removes its temporary file) before the process ends.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from __future__ import annotations
 import time
 from multiprocessing.connection import Connection
 
-from inspector.core.errors import one_line
+from inspector.core.errors import Cancelled, one_line
 from inspector.core.progress import Job, Partial
 
 PROGRESS_INTERVAL_S = 0.05
+STOP_MESSAGE = b"stop"
 
 
 def child_main(connection: Connection, job_name: str, arguments: dict[str, object]) -> None:
@@ -25,6 +28,8 @@ def child_main(connection: Connection, job_name: str, arguments: dict[str, objec
     try:
         result = _drive(make_job(job_name, arguments), connection)
         message = ("result", result)
+    except Cancelled:
+        message = ("cancelled",)
     except Exception as error:  # reported as one line; the window shows it in place
         message = ("error", one_line(error))
     try:
@@ -42,6 +47,9 @@ def _drive(job: Job, connection: Connection) -> object:
     try:
         while True:
             report = next(job)
+            if connection.poll():  # the window asked for a stop
+                job.close()  # GeneratorExit at the job's yield: its with-blocks clean up
+                raise Cancelled()
             if isinstance(report, Partial) and report.items:
                 connection.send_bytes(encode(("partial", report.items)))
             now = time.monotonic()
