@@ -56,12 +56,7 @@ class CheckFeature(QObject):
     def export_fixed(self, document: Any, plan) -> Any:
         """The window's export dialog for ``document``, filled in with ``plan`` (an
         ``ExportPlan``); None when it cannot open (the status bar says why)."""
-        opener = getattr(self.window, "open_export_dialog", None)
-        if opener is None:
-            self.window.statusBar().showMessage("This window has no export dialog: the check's text output "
-                                                "(inspector check) prints the inspector export line", 8000)
-            return None
-        return opener(document, plan)
+        return self.window.open_export_dialog(document, plan)
 
     def forget(self, document: Any) -> None:
         """Close ``document``'s check (its panel's close button, or the document closing)."""

@@ -216,3 +216,35 @@ def test_a_target_that_cannot_be_read_is_said_in_the_panel(qtbot, window, checkp
     assert "HTML" in message and "\n" not in message
     assert check.panel.error.text() == message and check.panel.error.isVisibleTo(check.panel)
     assert check.panel.retry_button.isVisibleTo(check.panel)
+
+
+def test_export_fixed_file_opens_the_export_dialog_with_the_plan_and_torch_loads_the_result(
+        qtbot, window, check_files, tmp_path):
+    import torch
+    from torchvision.models import resnet18
+
+    from inspector.core.plan import ExportPlan
+    from inspector.gui.export.export_dialog import ExportDialog
+
+    path = check_files["resnet18_dp.pt"]
+    document = open_loaded(qtbot, window, path)
+    check = run_check(qtbot, window, document, {"arch": "resnet18", "num_classes": 10})
+    drop = next(button for button in check.panel.remap_buttons() if button.text().startswith("drop the mismatched"))
+    click_and_wait(qtbot, check, drop)
+    report = check.controller.report
+    assert report.alignment["rules"] == ["strip 'module.'"] and report.applied
+    check.panel.export_button.click()
+    dialog = window.findChild(ExportDialog)
+    assert dialog is not None and dialog.isVisible()
+    checkpoint = document.loaded.checkpoint
+    expected = ExportPlan.from_json(report.plan).resolve(checkpoint)
+    assert dialog.plan().resolve(checkpoint).keys == expected.keys
+    assert "module.fc.weight" not in expected.source_keys.values() and "conv1.weight" in expected.keys
+    dialog.options.destination.setText(str(tmp_path / "fixed.pt"))
+    qtbot.waitUntil(lambda: dialog.export_button.isEnabled() and not dialog._options_timer.isActive(),
+                    timeout=LOAD_TIMEOUT_MS)
+    with qtbot.waitSignal(dialog.exported, timeout=CHECK_TIMEOUT_MS):
+        dialog.export_button.click()
+    result = resnet18(weights=None, num_classes=10).load_state_dict(
+        torch.load(tmp_path / "fixed.pt", weights_only=True), strict=False)
+    assert result.missing_keys == ["fc.weight", "fc.bias"] and result.unexpected_keys == []
