@@ -94,7 +94,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = args.file or os.path.join(folder, "bench.pt")
         if not os.path.exists(path):
-            started, cpu_started = time.perf_counter(), time.process_time()
+            started = time.perf_counter()
             write_checkpoint(path, args.tensors, args.size_mb)
             elapsed = time.perf_counter() - started
             print(f"wrote {os.path.getsize(path) / 1e9:.2f} GB in {elapsed:.1f}s")

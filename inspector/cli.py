@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, str] = {
     "info": "info",
     "diff": "diff",
     "export": "export",
+    "check": "check",
     "series": "series",
 }
 
@@ -100,6 +101,7 @@ def _gui_parser() -> argparse.ArgumentParser:
         epilog=f"subcommands: 'inspector {{{names}}} --help' for the headless commands.")
     parser.add_argument("files", nargs="*", metavar="FILE", help="checkpoint files or folders to open")
     parser.add_argument("--demo", action="store_true", help="open generated demo checkpoints")
+    parser.add_argument("--compare", nargs=2, metavar=("A", "B"), help="open a tab comparing A with B")
     parser.add_argument("--screenshot", metavar="OUT.png", help="save a screenshot of the window and quit")
     parser.add_argument("--version", action="version", version=f"{PROGRAM} {__version__}")
     return parser
@@ -115,7 +117,7 @@ def _command_parser(name: str, command) -> argparse.ArgumentParser:
 def _run_gui(options: argparse.Namespace) -> int:
     from inspector.gui.window.app import run
 
-    return run(list(options.files), demo=options.demo, screenshot=options.screenshot)
+    return run(list(options.files), demo=options.demo, screenshot=options.screenshot, compare=options.compare)
 
 
 def _silence_stdout() -> None:

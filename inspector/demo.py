@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from inspector.core.progress import Job, Progress, run_job
+from inspector.core.progress import Job, Progress
 
 STATE_DICT_FILE = "resnet18_state_dict.pt"
 TRAINING_FILE = "resnet18_training_checkpoint.pt"
@@ -29,10 +29,6 @@ def cached_demo_files(cache_dir: str) -> list[str] | None:
     """The demo files when all of them are already in ``cache_dir`` (no torch needed)."""
     paths = [os.path.join(cache_dir, name) for name in DEMO_FILES]
     return paths if all(os.path.isfile(path) for path in paths) else None
-
-
-def build_demo_checkpoints(cache_dir: str) -> list[str]:
-    return run_job(build_demo_job(cache_dir))
 
 
 def build_demo_job(cache_dir: str) -> Job[list[str]]:

@@ -65,4 +65,12 @@ def slow_file(tmp_path_factory):
     return str(path)
 
 
+@pytest.fixture(scope="session")
+def check_files(tmp_path_factory):
+    """Checkpoints of torchvision architectures (values shared: a check never reads them)."""
+    from tests.check_files import write_check_files
+
+    return write_check_files(tmp_path_factory.mktemp("check"))
+
+
 from tests.series_runs import series_runs  # noqa: E402,F401  (a session fixture: training runs written by torch)

@@ -13,10 +13,10 @@ import argparse
 import sys
 
 from inspector.commands.output import run_with_progress, warn, write_json_document
+from inspector.core.dtypes import CAST_TARGETS
 
 DESCRIPTION = "Write a plain state dict (.pt or .safetensors) cut out of a checkpoint."
 USAGE_EXIT = 2
-CAST_TARGETS = ("float16", "bfloat16", "float32")
 
 
 class _AppendRename(argparse.Action):
@@ -68,12 +68,16 @@ def run(options: argparse.Namespace) -> int:
     except CheckpointError as error:
         warn(f"error: {error}")
         return USAGE_EXIT
+    inputs = _input_files(options)
     if options.save_plan:
-        plan.save(options.save_plan)
+        plan.save(options.save_plan, (*inputs, *_outputs(options)))
     if not options.output:
         return 0
     from inspector.core.export_job import export_checkpoint
+    from inspector.core.writers.destination import check_destination
 
+    for output in _outputs(options):
+        check_destination(output, inputs)
     result = run_with_progress(export_checkpoint(options.source, options.output, plan), "exporting")
     for field, pattern in result.unmatched:
         warn(f"warning: --{field} {pattern!r} matched no key")
@@ -82,6 +86,19 @@ def run(options: argparse.Namespace) -> int:
     else:
         _print_summary(result)
     return 0
+
+
+def _input_files(options: argparse.Namespace) -> set[str]:
+    """What the command reads: never to be overwritten by the plan, the output or its sidecar."""
+    from inspector.core.writers.destination import input_files
+
+    return input_files(options.source) | (input_files(options.plan) if options.plan else set())
+
+
+def _outputs(options: argparse.Namespace) -> list[str]:
+    from inspector.core.export_job import sidecar_path
+
+    return [options.output, sidecar_path(options.output)] if options.output else []
 
 
 def _plan(options: argparse.Namespace):

@@ -18,6 +18,7 @@ from inspector.core.dtypes import ITEMSIZE
 from inspector.core.errors import CheckpointError
 from inspector.core.model import Checkpoint, TensorPath, TensorRef
 from inspector.core.progress import Job, Progress
+from inspector.core.sharing import view_key
 from inspector.core.stats import RunningStats, TensorStats, value_kind
 from inspector.core.values import DEFAULT_CHUNK, FileCache, Scratch, check_walkable, iter_chunks, stored_view
 
@@ -33,7 +34,7 @@ def compute_all_stats(checkpoint: Checkpoint, max_elements: int = DEFAULT_CHUNK,
     Yields Progress in bytes read; closing the job stops the threads after their current chunk.
     """
     tensors = list(checkpoint.iter_tensors())
-    views = {path: _view_key(tensor) for path, tensor in tensors}
+    views = {path: view_key(tensor) for path, tensor in tensors}
     unique = {views[path]: tensor for path, tensor in reversed(tensors)}  # first one of each view
     run = _Run(max_elements)
     with FileCache() as files, ThreadPoolExecutor(workers or _default_workers(), "stats") as pool:
@@ -50,12 +51,6 @@ def compute_all_stats(checkpoint: Checkpoint, max_elements: int = DEFAULT_CHUNK,
 
 def _default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
-
-
-def _view_key(tensor: TensorRef) -> object:
-    if tensor.storage is None:
-        return id(tensor)
-    return (tensor.storage, tensor.storage_offset, tensor.shape, tensor.stride, tensor.dtype, tensor.layout)
 
 
 def _open_all(files: FileCache, tensors) -> None:

@@ -20,6 +20,7 @@ from inspector.core.model import Checkpoint, TensorRef
 from inspector.core.object_diff import object_differences
 from inspector.core.pair_metrics import PairMetrics, pair_metrics_job
 from inspector.core.progress import Job, Progress
+from inspector.core.sharing import stored_nbytes
 from inspector.core.value_object import ValueObject
 from inspector.core.values import FileCache, Scratch
 
@@ -61,7 +62,7 @@ class TensorDiff:
     """One row of the diff: a matched pair, or a key found on one side only."""
 
     __slots__ = ("key", "path_a", "path_b", "status", "shape_a", "shape_b", "dtype_a", "dtype_b",
-                 "numel", "metrics", "error")
+                 "numel", "metrics", "error", "tensor_a", "tensor_b")
 
     def __init__(self, key: str, path_a: tuple | None, path_b: tuple | None, status: str,
                  a: TensorRef | None, b: TensorRef | None, metrics: PairMetrics | None = None,
@@ -77,6 +78,8 @@ class TensorDiff:
         self.numel = _numel(a, b, status)
         self.metrics = metrics
         self.error = error  # why the values could not be compared
+        self.tensor_a = a  # the tensors compared (not in the JSON): the compare view reads them
+        self.tensor_b = b
 
     def number(self, name: str) -> float | None:
         """A metric (``max_abs``, ``mean_abs``, ``rms``, ``rel_l2``, ``cosine``) or None."""
@@ -99,6 +102,15 @@ class TensorDiff:
         if self.error is not None:
             entry["error"] = self.error
         return entry
+
+    def __getstate__(self) -> dict:
+        """Pickled without the tensors (a TensorRef refuses plain pickles; the window gets
+        them through the worker's own transfer): they come back as None."""
+        return {name: getattr(self, name) for name in self.__slots__ if name not in ("tensor_a", "tensor_b")}
+
+    def __setstate__(self, state: dict) -> None:
+        for name in self.__slots__:
+            setattr(self, name, state.get(name))
 
     def __repr__(self) -> str:
         return f"TensorDiff({self.key!r}, {self.status!r}, rel_l2={self.number('rel_l2')!r})"
@@ -148,8 +160,10 @@ class DiffResult:
 
 
 def diff_job(path_a: str | os.PathLike, path_b: str | os.PathLike, options: DiffOptions | None = None,
-             on_entry: Callable[[TensorDiff], object] | None = None) -> Job[DiffResult]:
-    """Read and compare two checkpoints; ``on_entry`` sees each row as soon as it is known."""
+             on_entry: Callable[[TensorDiff], object] | None = None,
+             on_aligned: Callable[[DiffResult], object] | None = None) -> Job[DiffResult]:
+    """Read and compare two checkpoints; ``on_entry`` sees each row as soon as it is known,
+    ``on_aligned`` the result once the files are read and the keys matched (no rows yet)."""
     from inspector.core.loader import load_checkpoint
 
     options = options or DiffOptions()
@@ -162,6 +176,8 @@ def diff_job(path_a: str | os.PathLike, path_b: str | os.PathLike, options: Diff
     result = DiffResult(_source(checkpoint_a), _source(checkpoint_b), alignment)
     result.objects = object_differences(checkpoint_a.root, checkpoint_b.root, view_a.path, view_b.path)
     rows = _planned_rows(view_a, view_b, alignment)
+    if on_aligned is not None:
+        on_aligned(result)
     yield from _compare_rows(rows, options, result, on_entry or (lambda entry: None))
     return result
 
@@ -184,14 +200,8 @@ class _Row:
 
     @property
     def nbytes(self) -> int:
-        return _nbytes(self.a) + _nbytes(self.b) if self.compares_values else 0
-
-
-def _nbytes(tensor: TensorRef) -> int:
-    try:
-        return tensor.nbytes
-    except KeyError:  # a dtype we cannot size: it will report its own error
-        return 0
+        """Bytes the comparison reads (what its progress counts): the stored bytes of both."""
+        return stored_nbytes(self.a) + stored_nbytes(self.b) if self.compares_values else 0
 
 
 def _planned_rows(view_a: StateDictView, view_b: StateDictView, alignment: Alignment) -> list[_Row]:

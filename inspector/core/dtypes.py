@@ -41,6 +41,7 @@ SAFETENSORS_DTYPE: dict[str, str] = {
 FLOATING = {"float64", "float32", "float16", "bfloat16", "float8_e4m3fn", "float8_e5m2",
             "float8_e4m3fnuz", "float8_e5m2fnuz", "float8_e8m0fnu"}
 COMPLEX = {"complex128", "complex64", "complex32"}
+CAST_TARGETS = ("float16", "bfloat16", "float32")  # what an export may cast floating-point tensors to
 
 
 def itemsize(dtype: str) -> int:

@@ -16,9 +16,9 @@ from inspector.core.export_snippet import loading_snippet
 from inspector.core.loader import load_checkpoint
 from inspector.core.model import Checkpoint
 from inspector.core.plan import ExportPlan, ResolvedPlan
-from inspector.core.progress import Job, Progress, sub_job
+from inspector.core.progress import Job, sub_job
 from inspector.core.writers import output_format
-from inspector.core.writers.destination import check_destination, replacing
+from inspector.core.writers.destination import check_destination, input_files, replacing
 
 READ_SHARE = 0.02  # of the progress bar: reading the file is quick next to writing it
 
@@ -38,6 +38,11 @@ class ExportResult:
         self.document = document
         self.rules = rules
         self.unmatched = unmatched
+
+    def to_json(self) -> dict:
+        return {"destination": self.destination, "sidecar": self.sidecar, "size": self.size,
+                "document": self.document, "rules": list(self.rules),
+                "unmatched": [list(entry) for entry in self.unmatched]}
 
     def __repr__(self) -> str:
         return f"ExportResult({self.destination!r}, size={self.size})"
@@ -63,12 +68,21 @@ def export_checkpoint(source: str, destination: str, plan: ExportPlan) -> Job[Ex
                               f"({key}: {reason})")
     document = sidecar_document(checkpoint, resolved, destination, sidecar, output.name)
     metadata = {"format": "pt", "frozen": json.dumps(resolved.frozen)}
-    with replacing(sidecar) as file:
-        size = yield from sub_job(output.write(resolved.tensors, destination, metadata), READ_SHARE, 1.0)
-        file.write((json.dumps(document, indent=1) + "\n").encode())
-    yield Progress(1, 1, "written")
+    # Both files are complete before either takes its name, and nothing yields between the two
+    # renames: a cancel or a failure leaves the old pair (or none), never a new output with an old sidecar.
+    with replacing(destination, protected) as out, replacing(sidecar, protected) as side:
+        size = yield from sub_job(output.write(resolved.tensors, destination, metadata, into=out),
+                                  READ_SHARE, 1.0)
+        side.write((json.dumps(document, indent=1) + "\n").encode())
     rules = [rule.name for rule in plan.rules()]
     return ExportResult(destination, sidecar, size, document, rules, resolved.unmatched)
+
+
+def export_job(source: str, destination: str, plan: dict) -> Job[dict]:
+    """``export_checkpoint`` with plain arguments (the plan's JSON document) and a plain result
+    (``ExportResult.to_json``): the "export" job a worker process runs."""
+    result = yield from export_checkpoint(source, destination, ExportPlan.from_json(plan))
+    return result.to_json()
 
 
 def sidecar_document(checkpoint: Checkpoint, resolved: ResolvedPlan, destination: str,
@@ -88,9 +102,4 @@ def sidecar_document(checkpoint: Checkpoint, resolved: ResolvedPlan, destination
 def source_files(checkpoint: Checkpoint) -> set[str]:
     """Every file the checkpoint was read from: an export must not overwrite any of them."""
     files = {tensor.storage.path for _, tensor in checkpoint.iter_tensors() if tensor.storage is not None}
-    if os.path.isdir(checkpoint.path):
-        with os.scandir(checkpoint.path) as entries:
-            files.update(entry.path for entry in entries if entry.is_file())
-    else:
-        files.add(checkpoint.path)
-    return files
+    return files | input_files(checkpoint.path)

@@ -15,6 +15,9 @@ from inspector.core.progress import Job
 JOBS: dict[str, str] = {
     "load": "inspector.core.loader:load_checkpoint",  # path
     "demo": "inspector.demo:build_demo_job",  # cache_dir
+    "compare": "inspector.core.compare_job:compare_job",  # path_a, path_b, options (DiffOptions as a dict)
+    "export": "inspector.core.export_job:export_job",  # source, destination, plan (its JSON)
+    "check": "inspector.core.check:check_job",  # path, target, subdict, strip_prefix, no_align, remaps
     "series": "inspector.core.series:series_document_job",  # paths
     "series_histograms": "inspector.core.series_histograms:series_histograms_job",  # paths, keys, key, bins
 }

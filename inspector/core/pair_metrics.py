@@ -24,9 +24,9 @@ import numpy as np
 from inspector.core.dtypes import COMPLEX, FLOATING, ITEMSIZE
 from inspector.core.errors import CheckpointError
 from inspector.core.model import TensorRef
-from inspector.core.progress import Job, Progress, run_job
+from inspector.core.progress import Job, Progress
 from inspector.core.tolerances import tolerances_for
-from inspector.core.values import DEFAULT_CHUNK, FileCache, Scratch, iter_chunks
+from inspector.core.values import DEFAULT_CHUNK, FileCache, Scratch, iter_chunks, stored_view
 
 # float64 work is done per block that stays in the CPU cache across numpy's passes
 BLOCK = 1 << 16
@@ -131,18 +131,26 @@ def pair_metrics_job(a: TensorRef, b: TensorRef, rtol: float | None = None, atol
     """
     if a.numel != b.numel:
         raise CheckpointError(f"cannot compare {a.numel} elements with {b.numel}")
+    a, b, repeats = _without_shared_repeats(a, b)
+    metrics = yield from _pair_metrics(a, b, rtol, atol, check_identical, files, scratch, max_elements)
+    return metrics if repeats == 1 else _repeated(metrics, repeats)
+
+
+def _pair_metrics(a: TensorRef, b: TensorRef, rtol: float | None, atol: float | None, check_identical: bool,
+                  files: FileCache | None, scratch: tuple[Scratch, Scratch] | None,
+                  max_elements: int) -> Job[PairMetrics]:
     own_files = files is None
     files = files or FileCache()
     scratch = scratch or (Scratch(), Scratch())
     try:
-        stream = _PairStream(a, b, files, scratch, max_elements)
+        stream = PairStream(a, b, files, scratch, max_elements)
         segments, pending = iter(stream), []
         if check_identical and a.dtype == b.dtype and a.shape == b.shape:
             outcome = yield from _compare_bytes(stream, segments)
             if isinstance(outcome, PairMetrics):
                 return outcome
             if outcome is None:  # the first difference came late: start again, summing everything
-                stream = _PairStream(a, b, files, scratch, max_elements)
+                stream = PairStream(a, b, files, scratch, max_elements)
                 segments = iter(stream)
             else:
                 pending.append(outcome)
@@ -157,13 +165,29 @@ def pair_metrics_job(a: TensorRef, b: TensorRef, rtol: float | None = None, atol
             files.close()
 
 
-def pair_metrics(a: TensorRef, b: TensorRef, rtol: float | None = None, atol: float | None = None,
-                 check_identical: bool = True) -> PairMetrics:
-    return run_job(pair_metrics_job(a, b, rtol, atol, check_identical=check_identical))
+def _without_shared_repeats(a: TensorRef, b: TensorRef) -> tuple[TensorRef, TensorRef, int]:
+    """When both tensors repeat their elements along the same stride-0 dimensions (``expand``),
+    compare one copy and count it that many times: time follows the stored elements."""
+    view_a, repeats = stored_view(a)
+    view_b, repeats_b = stored_view(b)
+    if repeats > 1 and repeats == repeats_b and a.shape == b.shape and view_a.shape == view_b.shape:
+        return view_a, view_b, repeats
+    return a, b, 1
 
 
-class _PairStream:
-    """Both tensors' elements in row-major order, cut into equal-length segment pairs.
+def _repeated(metrics: PairMetrics, repeats: int) -> PairMetrics:
+    """The metrics of ``repeats`` copies of what was compared (the largest |Δ| stays)."""
+    if metrics.identical:
+        return PairMetrics.of_identical(metrics.numel * repeats, metrics.zero_norm)
+    for name in ("numel", "finite", "mismatched", "nan_a", "nan_b", "inf_a", "inf_b",
+                 "sum_abs", "sum_sq_diff", "sum_sq_a", "sum_sq_b", "dot"):
+        setattr(metrics, name, getattr(metrics, name) * repeats)
+    return metrics
+
+
+class PairStream:
+    """Both tensors' elements in row-major order, cut into equal-length segment pairs (also
+    what the compare view's Δ histogram and Δ heatmap walk).
 
     Each side reads into its own scratch buffer: a segment is valid until the next one.
     ``done`` counts the elements of the segments handed out so far.
@@ -196,7 +220,7 @@ class _PairStream:
         return Progress(self.done * self.itemsizes, self.numel * self.itemsizes)
 
 
-def _compare_bytes(stream: _PairStream, segments: Iterator[tuple[np.ndarray, np.ndarray]]
+def _compare_bytes(stream: PairStream, segments: Iterator[tuple[np.ndarray, np.ndarray]]
                    ) -> Job[PairMetrics | tuple[np.ndarray, np.ndarray] | None]:
     """``PairMetrics.of_identical`` when every byte agrees. Otherwise the first segment pair if
     it already differs (still valid: ``segments`` has not moved on), or None for a later one."""

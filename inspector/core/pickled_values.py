@@ -85,11 +85,13 @@ class NumpyArray(list):
         self.dtype_code = ""  # numpy's own code ("<f8"): what allowing it in torch.load needs
         self.shape: tuple[int, ...] = ()
         self.complete = False  # the values are all here
+        self.built = False  # a pickle may BUILD the same array again: only the first counts
 
     def build(self, state: object) -> None:
-        """BUILD state ``(version, shape, dtype, is_fortran, raw bytes)``."""
-        if not (isinstance(state, tuple) and len(state) == 5 and isinstance(state[2], NumpyDtype)):
+        """BUILD state ``(version, shape, dtype, is_fortran, raw bytes)``; only the first counts."""
+        if self.built or not (isinstance(state, tuple) and len(state) == 5 and isinstance(state[2], NumpyDtype)):
             return
+        self.built = True
         _, shape, dtype, fortran, raw = state
         if not (isinstance(shape, tuple) and all(type(n) is int and n >= 0 for n in shape)):
             return

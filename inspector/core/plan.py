@@ -19,7 +19,8 @@ from inspector.core.key_globs import first_match, matches
 from inspector.core.key_rules import Rule, apply_rules
 from inspector.core.model import Checkpoint, TensorRef
 from inspector.core.state_dict_choice import StateDictView, choose_state_dict
-from inspector.core.writers.cast import CAST_TARGETS, output_dtype
+from inspector.core.dtypes import CAST_TARGETS
+from inspector.core.writers.cast import output_dtype
 from inspector.core.writers.layout import OutputTensor
 
 PLAN_VERSION = 1
@@ -74,10 +75,11 @@ class ExportPlan:
         except ValueError as error:
             raise CheckpointError(str(error)) from None
 
-    def save(self, path: str) -> None:
+    def save(self, path: str, protected: tuple[str, ...] = ()) -> None:
+        """Write the plan's JSON to ``path``, never over one of the ``protected`` files."""
         from inspector.core.writers.destination import replacing
 
-        with replacing(path) as file:
+        with replacing(path, protected) as file:
             file.write((json.dumps(self.to_json(), indent=1) + "\n").encode())
 
     @classmethod
@@ -98,6 +100,10 @@ class ExportPlan:
         """The output of this plan for ``checkpoint``; ``can_write(dtype) -> str | None`` (a
         reason) leaves out what the output format cannot hold."""
         return _resolve(self, choose_state_dict(checkpoint, self.subdict), can_write)
+
+    def resolve_view(self, view: StateDictView, can_write=None) -> ResolvedPlan:
+        """``resolve`` over a state dict already chosen for this plan's ``subdict``."""
+        return _resolve(self, view, can_write)
 
     def _fields(self) -> tuple:
         return tuple(getattr(self, name) for name in self.__slots__)

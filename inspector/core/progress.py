@@ -33,26 +33,24 @@ class Progress(ValueObject):
 
 
 class Partial(Progress):
-    """A Progress that also hands over part of the result as plain data, for views that fill
-    while the work goes on (the series heatmap). Everything else takes it as a Progress."""
+    """A progress report that also carries results known before the job ends (a batch of diff
+    rows): drivers that only show progress treat it as any ``Progress``; the window's worker
+    process forwards ``items`` (plain data) as they come."""
 
-    __slots__ = ("part",)
+    __slots__ = ("items",)
 
-    def __init__(self, done: int, total: int, message: str = "", part: object = None) -> None:
+    def __init__(self, done: int, total: int, message: str = "", items: object = None) -> None:
         super().__init__(done, total, message)
-        object.__setattr__(self, "part", part)
+        object.__setattr__(self, "items", items)
 
     def _fields(self) -> tuple:
-        return (self.done, self.total, self.message, self.part)
-
-    def __hash__(self) -> int:  # the part is usually a dict
-        return hash((self.done, self.total, self.message))
+        return (self.done, self.total, self.message, self.items)
 
     def __reduce__(self):
         return Partial, self._fields()
 
     def __repr__(self) -> str:
-        return f"Partial(done={self.done!r}, total={self.total!r}, message={self.message!r}, part=…)"
+        return f"Partial(done={self.done!r}, total={self.total!r}, message={self.message!r}, items={self.items!r})"
 
 
 TYPE_CHECKING = False  # type checkers take this branch; at run time typing (~3 ms to import) is not needed

@@ -13,6 +13,7 @@ band of rows at a time, in bounded pieces.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from inspector.core.model import TensorRef
@@ -64,9 +65,17 @@ def heatmap_job(tensor: TensorRef, request: SliceRequest) -> Job[SliceData]:
     view = slice_view(tensor, request)
     rows, columns = view.shape
     step = pooling_step((rows, columns))
+    values.check_walkable(values.stored_view(view)[0])  # repeated rows/columns are read once
     yield Progress(0, rows, "heatmap")
+    if rows == 0 or columns == 0:  # nothing to read, however long the other side
+        image = np.zeros((math.ceil(rows / step[0]), math.ceil(columns / step[1])), np.float32)
+        return SliceData(image, step, (rows, columns), request.pooling)
     if step == (1, 1):  # small enough to show every element
         return SliceData(_to_float32(values.read_array(view)), step, (rows, columns), request.pooling)
+    if view.stride[0] == 0:  # every row the same: pool one band and show it for every band
+        band = _pool_band(_row_band(view, 0, 1), step[1], request.pooling, values)
+        image = np.repeat(band, math.ceil(rows / step[0]), axis=0)
+        return SliceData(image, step, (rows, columns), request.pooling)
     bands = []
     for top in range(0, rows, step[0]):
         band = _row_band(view, top, min(step[0], rows - top))
@@ -89,9 +98,15 @@ def preview_job(tensor: TensorRef, request: SliceRequest, first_row: int = 0) ->
 
 
 def _pool_band(band: TensorRef, column_step: int, pooling: str, values):
-    """One image row from a band of rows: read in pieces of whole column blocks."""
+    """One image row from a band of rows: read in pieces of whole column blocks. Rows or
+    columns repeated by a stride of 0 are read once: pooling copies of a value is pooling it."""
     import numpy as np
 
+    stored, _ = values.stored_view(band)
+    if stored.shape[1] == 1 < band.shape[1]:  # every column the same: one pooled value, repeated
+        single = _pool_band(stored, 1, pooling, values)
+        return np.repeat(single, math.ceil(band.shape[1] / column_step), axis=1)
+    band = stored
     rows, columns = band.shape
     block_columns = max(column_step, (READ_BUDGET // max(rows, 1)) // column_step * column_step)
     pieces = []
@@ -136,6 +151,41 @@ def slice_view(tensor: TensorRef, request: SliceRequest) -> TensorRef:
     leading = _clamped(request.leading, shape[:-2])
     offset = tensor.storage_offset + sum(i * s for i, s in zip(leading, stride))
     return _view(tensor, tuple(shape[-2:]), tuple(stride[-2:]), offset)
+
+
+RegionReader = Callable[[int, int, int, int], object]  # (top, rows, left, width) -> float32 2-D array
+
+
+def pooled_image_job(shape: tuple[int, int], read: RegionReader, pooling: str,
+                     label: str = "heatmap") -> Job[SliceData]:
+    """An image of a ``[rows, columns]`` matrix whose regions ``read`` gives (the compare view's
+    Δ of two slices): whole when small, else pooled like ``heatmap_job``, one band of rows at a
+    time, each band read in pieces of whole column blocks."""
+    import numpy as np
+
+    rows, columns = shape
+    step = pooling_step((rows, columns))
+    yield Progress(0, rows, label)
+    if rows == 0 or columns == 0:
+        image = np.zeros((math.ceil(rows / step[0]), math.ceil(columns / step[1])), np.float32)
+        return SliceData(image, step, (rows, columns), pooling)
+    if step == (1, 1):
+        return SliceData(read(0, rows, 0, columns), step, (rows, columns), pooling)
+    bands = []
+    for top in range(0, rows, step[0]):
+        height = min(step[0], rows - top)
+        block_columns = max(step[1], (READ_BUDGET // height) // step[1] * step[1])
+        pieces = [pool_blocks(read(top, height, left, min(block_columns, columns - left)), step[1], pooling)
+                  for left in range(0, columns, block_columns)]
+        bands.append(np.concatenate(pieces, axis=1))
+        yield Progress(top + step[0], rows, label)
+    return SliceData(np.vstack(bands), step, (rows, columns), pooling)
+
+
+def region_view(view: TensorRef, top: int, rows: int, left: int, width: int) -> TensorRef:
+    """``rows`` × ``width`` elements of a 2-D view from ``[top, left]``, over the same storage."""
+    offset = view.storage_offset + top * view.stride[0] + left * view.stride[1]
+    return _view(view, (rows, width), view.stride, offset)
 
 
 def _row_band(view: TensorRef, top: int, rows: int) -> TensorRef:

@@ -13,7 +13,7 @@ from inspector.core.errors import CheckpointError
 from inspector.core.model import (
     Checkpoint, ModuleObject, PathElement, TensorPath, TensorRef, child_items, iter_tensors,
 )
-from inspector.core.tree import is_state_dict
+from inspector.core.tree import is_mostly_tensors
 
 STATE_DICT_NAMES = ("state_dict", "model_state_dict", "model")
 EMA_NAMES = ("state_dict_ema", "model_ema", "ema")
@@ -68,7 +68,12 @@ def _default_choice(checkpoint: Checkpoint, ema: bool) -> tuple[TensorPath, obje
 
 
 def _is_whole_state_dict(value: object) -> bool:
-    return isinstance(value, ModuleObject) or is_state_dict(value)
+    """A pickled module, or a dict of mostly tensors none of whose other values holds tensors
+    (``{"model": sd, "step": tensor}`` is a checkpoint holding a state dict, not one)."""
+    if isinstance(value, ModuleObject):
+        return True
+    return is_mostly_tensors(value) and not any(
+        _holds_tensors(child) for child in value.values() if not isinstance(child, TensorRef))
 
 
 def _holds_tensors(value: object) -> bool:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from inspector.core.model import Checkpoint
 from inspector.core.natural_sort import natural_sort_key
+from inspector.core.tensor_notes import role_text
 from inspector.core.tree import Node, iter_nodes
 from inspector.core.units import human_size, short_count
 
@@ -124,7 +125,7 @@ def _tensor_line(node: Node, label: str, stats: dict | None) -> str:
     tensor = node.tensor
     shape = "[" + ", ".join(str(size) for size in tensor.shape) + "]"
     line = (f"{label.ljust(NAME_WIDTH)}  {tensor.dtype:<13} {shape:<20} "
-            f"{human_size(node.nbytes_total):>10}  {tensor.role}")
+            f"{human_size(node.nbytes_total):>10}  {role_text(tensor, node.shared_with)}")
     if tensor.device not in ("cpu", ""):
         line += f"  {tensor.device}"
     if tensor.layout != "strided":

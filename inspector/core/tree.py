@@ -102,8 +102,9 @@ def iter_nodes(root: Node) -> Iterator[Node]:
         stack.extend(reversed(node.children))
 
 
-def is_state_dict(value: object) -> bool:
-    """A dict with str keys whose values are mostly tensors."""
+def is_mostly_tensors(value: object) -> bool:
+    """A dict with str keys whose values are mostly tensors: shown as a module hierarchy (a state
+    dict with a few extras). ``roles.is_state_dict`` is the strict test (only tensors)."""
     if not isinstance(value, dict) or not value:
         return False
     tensors = 0
@@ -132,7 +133,7 @@ class _Builder:
         if isinstance(value, ModuleObject):
             self._add_hierarchy(node, value.state_dict.items(), value.submodule_classes)
             self._add_items(node, value.attributes.items())
-        elif is_state_dict(value):
+        elif is_mostly_tensors(value):
             self._add_hierarchy(node, value.items(), {})
         else:
             self._add_items(node, child_items(value))

@@ -172,8 +172,9 @@ class RestrictedUnpickler(BoundedOpcodes, pickle._Unpickler):
         if not isinstance(state, dict):
             self.note("BUILD on a mapping with odd state was ignored")
             return
-        for key, value in state.items():
-            if isinstance(key, str) and key.isidentifier() and not key.startswith("__"):
+        for key, value in state.items():  # never a name the mapping's own methods answer to
+            if isinstance(key, str) and key.isidentifier() and not key.startswith("__") \
+                    and not hasattr(OrderedDict, key):
                 target.__dict__[key] = value
             else:
                 self.note(f"BUILD could not set attribute {str(key)[:40]!r} (ignored)")

@@ -192,8 +192,9 @@ def _walk_limit(t: TensorRef) -> int:
 def check_walkable(t: TensorRef) -> None:
     """Raise CheckpointError when reading ``t`` would visit too many elements (MAX_REPEAT)."""
     if t.numel > _walk_limit(t):
-        raise CheckpointError(f"the view visits {t.numel} elements over a storage of "
-                              f"{_walk_limit(t) // MAX_REPEAT} or fewer: too many to walk")
+        stored = t.storage.nbytes // max(ITEMSIZE.get(t.dtype, 1), 1) if t.storage is not None else 0
+        raise CheckpointError(f"the view visits {t.numel} elements over a storage of {stored}: "
+                              f"too many to walk")
 
 
 def stored_view(t: TensorRef) -> tuple[TensorRef, int]:

@@ -198,6 +198,8 @@ def test_choose_state_dict_in_common_layouts(net, folder):
         "module.pt": (net, ()),
         "wrapped_module.pt": ({"model": net, "epoch": 1}, ("model",)),
         "net_only.pt": ({"net": sd, "epoch": 1}, ("net",)),
+        "with_a_step_tensor.pt": ({"model": sd, "step": torch.tensor(7)}, ("model",)),
+        "score_beside.pt": ({"state_dict": sd, "best": torch.tensor(0.5)}, ("state_dict",)),
     }
     for name, (value, expected_path) in cases.items():
         checkpoint = open_checkpoint(save(folder, name, value))

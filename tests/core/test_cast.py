@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from inspector.core.values import numpy_dtype
-from inspector.core.writers.cast import CAST_TARGETS, cast_values, output_dtype
+from inspector.core.dtypes import CAST_TARGETS
+from inspector.core.writers.cast import cast_values, output_dtype
 from tests.core.export_sources import random_tensor
 
 SOURCES = ["float64", "float32", "float16", "bfloat16", "float8_e4m3fn", "float8_e5m2"]

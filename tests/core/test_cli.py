@@ -87,11 +87,13 @@ def test_version_and_usage_errors():
 def test_default_starts_the_gui_with_files(monkeypatch):
     calls = []
     fake = types.ModuleType("inspector.gui.window.app")
-    fake.run = lambda files, demo=False, screenshot=None: calls.append((files, demo, screenshot)) or 0
+    fake.run = lambda files, demo=False, screenshot=None, compare=None: calls.append((files, demo, screenshot, compare)) or 0
     monkeypatch.setitem(sys.modules, "inspector.gui.window.app", fake)
     assert cli.main(["a.pt", "b.safetensors", "--screenshot", "out.png"]) == 0
     assert cli.main(["--demo"]) == 0
-    assert calls == [(["a.pt", "b.safetensors"], False, "out.png"), ([], True, None)]
+    assert cli.main(["--compare", "a.pt", "b.pt"]) == 0
+    assert calls == [(["a.pt", "b.safetensors"], False, "out.png", None), ([], True, None, None),
+                     ([], False, None, ["a.pt", "b.pt"])]
 
 
 def test_info_json_imports_no_numpy_torch_or_qt(checkpoint_file):

@@ -123,3 +123,18 @@ def test_not_written_exits_1_with_one_line(training_file, tmp_path, case):
     assert done.returncode == 1
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
     assert not os.path.exists(str(tmp_path / "out.pt"))
+
+
+def test_no_plan_or_sidecar_is_written_over_an_input(tmp_path):
+    source = tmp_path / "victim.pt"
+    torch.save({"w": torch.ones(3)}, source)
+    before = source.read_bytes()
+    result = inspector(str(source), "--save-plan", str(source))
+    assert result.returncode == 1 and "refusing to overwrite" in result.stderr
+    assert source.read_bytes() == before
+    plan = tmp_path / "cut.json"
+    plan.write_text(json.dumps({"version": 1, "include": ["w"]}))
+    result = inspector(str(source), "--plan", str(plan), "-o", str(tmp_path / "cut.pt"))
+    assert result.returncode == 1 and "refusing to overwrite" in result.stderr
+    assert json.loads(plan.read_text()) == {"version": 1, "include": ["w"]}
+    assert sorted(os.listdir(tmp_path)) == ["cut.json", "victim.pt"]

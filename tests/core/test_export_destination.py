@@ -11,7 +11,7 @@ import torch
 
 from inspector.core.errors import CheckpointError
 from inspector.core.progress import run_job
-from inspector.core.writers import writer_for
+from inspector.core.writers import output_format
 from inspector.core.writers.destination import check_destination
 from tests.core.export_sources import output_tensors
 
@@ -39,7 +39,7 @@ def leftovers(folder) -> list[str]:
 def test_missing_folder_is_refused(source, tmp_path, suffix):
     out = str(tmp_path / "nowhere" / f"out{suffix}")
     with pytest.raises(CheckpointError, match="does not exist"):
-        run_job(writer_for(out)(output_tensors(source), out))
+        run_job(output_format(out).write(output_tensors(source), out))
 
 
 def test_a_folder_is_not_a_destination(source, tmp_path):
@@ -51,7 +51,7 @@ def test_a_folder_is_not_a_destination(source, tmp_path):
 
 def test_unknown_extension_is_refused(tmp_path):
     with pytest.raises(CheckpointError, match=r"\.safetensors"):
-        writer_for(str(tmp_path / "out.npz"))
+        output_format(str(tmp_path / "out.npz"))
 
 
 @pytest.mark.parametrize("how", ["same path", "symlink", "hard link", "relative path"])
@@ -73,7 +73,7 @@ def test_the_source_is_never_overwritten(source, tmp_path, how, monkeypatch):
 @pytest.mark.parametrize("suffix", SUFFIXES)
 def test_cancel_mid_write_leaves_no_file(source, tmp_path, suffix):
     out = str(tmp_path / f"out{suffix}")
-    job = writer_for(out)(output_tensors(source), out)
+    job = output_format(out).write(output_tensors(source), out)
     reports = [next(job) for _ in range(4)]
     assert 0 < reports[-1].done < reports[-1].total  # really in the middle
     assert leftovers(tmp_path)  # the temporary file is there while writing
@@ -85,7 +85,7 @@ def test_cancel_mid_write_leaves_no_file(source, tmp_path, suffix):
 def test_cancel_keeps_an_older_output(source, tmp_path, suffix):
     out = tmp_path / f"out{suffix}"
     out.write_bytes(b"an earlier export")
-    job = writer_for(str(out))(output_tensors(source), str(out))
+    job = output_format(str(out)).write(output_tensors(source), str(out))
     next(job), next(job)
     job.close()
     assert out.read_bytes() == b"an earlier export"
@@ -104,7 +104,7 @@ def test_failure_mid_write_leaves_no_file(source, tmp_path, suffix):
         file.truncate(len(raw) // 2)
     out = str(tmp_path / f"out{suffix}")
     with pytest.raises(CheckpointError, match="damaged|ended"):
-        run_job(writer_for(out)(tensors, out))
+        run_job(output_format(out).write(tensors, out))
     assert not os.path.exists(out)
     assert leftovers(tmp_path) == []
 
@@ -117,7 +117,7 @@ def test_read_only_folder_gives_one_clear_line(source, tmp_path):
     out = str(folder / "out.pt")
     try:
         with pytest.raises(CheckpointError, match="cannot write .*Permission denied"):
-            run_job(writer_for(out)(output_tensors(source), out))
+            run_job(output_format(out).write(output_tensors(source), out))
     finally:
         folder.chmod(0o700)
 
@@ -125,7 +125,7 @@ def test_read_only_folder_gives_one_clear_line(source, tmp_path):
 @pytest.mark.parametrize("suffix", SUFFIXES)
 def test_output_gets_the_usual_permissions(source, tmp_path, suffix):
     out = str(tmp_path / f"out{suffix}")
-    run_job(writer_for(out)(output_tensors(source), out))
+    run_job(output_format(out).write(output_tensors(source), out))
     umask = os.umask(0)
     os.umask(umask)
     assert os.stat(out).st_mode & 0o777 == 0o666 & ~umask

@@ -112,6 +112,40 @@ def test_cancelled_export_leaves_neither_file(source, tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.parametrize("suffix", [".pt", ".safetensors"])
+def test_a_cancel_at_any_report_keeps_output_and_sidecar_a_pair(tmp_path, suffix):
+    """Re-export a narrower cut over a full one, closing the job at each report in turn: the
+    files left are always both of the old export or both of the new one."""
+    source = str(tmp_path / "small.pt")
+    torch.save(torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2)).state_dict(), source)
+    out = str(tmp_path / f"out{suffix}")
+    full = run_job(export_checkpoint(source, out, ExportPlan()))
+    narrow = ExportPlan(include=(full.document["keys"][0],))
+    reports = sum(1 for _ in export_checkpoint(source, str(tmp_path / f"count{suffix}"), narrow))
+    for stop_at in range(reports):
+        job = export_checkpoint(source, out, narrow)
+        for index, _ in enumerate(job):
+            if index == stop_at:
+                break
+        job.close()
+        with open(sidecar_path(out)) as file:
+            listed = json.load(file)["keys"]
+        assert listed == full.document["keys"]
+        assert sorted(_written_keys(out)) == sorted(listed)
+    run_job(export_checkpoint(source, out, narrow))
+    with open(sidecar_path(out)) as file:
+        assert json.load(file)["keys"] == sorted(_written_keys(out)) == list(narrow.include)
+
+
+def _written_keys(path: str) -> list[str]:
+    if path.endswith(".safetensors"):
+        from safetensors import safe_open
+
+        with safe_open(path, "pt") as file:
+            return list(file.keys())
+    return list(torch.load(path, weights_only=True))
+
+
 def test_the_source_cannot_be_the_output_or_its_sidecar(source, tmp_path):
     with pytest.raises(CheckpointError, match="refusing to overwrite the source"):
         run_job(export_checkpoint(source, source, ExportPlan()))

@@ -35,3 +35,17 @@ def test_unknown_jobs_and_foreign_arguments_are_refused():
     with pytest.raises(ValueError, match="plain data"):
         jobs.check_plain({"plan": {1: "int keys do not survive JSON"}})
     jobs.check_plain({"paths": ["a", "b"], "plan": {"include": ["layer4.*"], "dtype": None, "strict": False}})
+
+
+def test_the_export_job_takes_the_plans_json_and_returns_plain_data(tmp_path):
+    torch = pytest.importorskip("torch")
+    source, destination = tmp_path / "net.pt", tmp_path / "out.pt"
+    network = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2))
+    torch.save(network.state_dict(), source)
+    plan = {"version": 1, "exclude": ["head.1"], "freeze": ["head.0.weight"], "rename": [{"from": "", "to": "head."}]}
+    result = run_job(jobs.make_job("export", {"source": str(source), "destination": str(destination), "plan": plan}))
+    jobs.check_plain(result)
+    written = torch.load(destination, weights_only=True)
+    assert list(written) == ["head.0.weight", "head.0.bias"]
+    assert all(torch.equal(written["head.0." + key], value) for key, value in network[0].state_dict().items())
+    assert result["destination"] == str(destination) and result["document"]["frozen"] == ["head.0.weight"]

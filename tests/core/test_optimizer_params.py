@@ -125,3 +125,36 @@ def test_nothing_is_claimed_when_ambiguous_or_not_matching(folder):
     path = str(folder / "head_only.pt")
     torch.save({"model": frozen.state_dict(), "optimizer": partial.state_dict()}, path)
     assert set(ours(path, ("optimizer",)).values()) == {None}
+
+
+def test_trainable_parameters_when_the_file_records_requires_grad(folder):
+    """An optimizer over the trainable parameters only, beside a keep_vars state dict that says which."""
+    model = Generator()
+    model.net[0].requires_grad_(False)
+    optimizer = _trained(model, parameters=[p for p in model.parameters() if p.requires_grad])
+    path = str(folder / "fine_tune.pt")
+    torch.save({"model": model.state_dict(keep_vars=True), "optimizer": optimizer.state_dict()}, path)
+    assert ours(path, ("optimizer",)) == expected(optimizer, torch_mapping(model, optimizer))
+    plain = str(folder / "fine_tune_plain.pt")  # without requires_grad recorded, nothing is claimed
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict()}, plain)
+    assert set(ours(plain, ("optimizer",)).values()) == {None}
+
+
+def test_long_lists_beside_the_model_stay_cheap(folder):
+    """A loss history of many floats: finding the optimizer must not copy it per element."""
+    import tracemalloc
+
+    from inspector.core.optimizer_params import map_optimizer_params
+
+    model = Generator()
+    optimizer = _trained(model)
+    path = str(folder / "history.pt")
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "loss_history": [0.5] * 200_000, "logs": [[{"loss": 0.1}] * 1000] * 50}, path)
+    assert ours(path, ("optimizer",)) == expected(optimizer, torch_mapping(model, optimizer))
+    root = open_checkpoint(path).root
+    tracemalloc.start()
+    map_optimizer_params(root)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 8 << 20

@@ -88,3 +88,29 @@ def test_default_tolerances_are_torchs():
     pairs = [("float32", "float16"), ("bfloat16", "float64"), ("int64", "int64"), ("float8_e4m3fn", "float32")]
     for first, second in pairs:
         assert default_tolerances(first, second) == torch_default_tolerances(getattr(torch, first), getattr(torch, second))
+
+
+def test_expanded_tensors_compare_one_copy_counted_many_times(tmp_path, monkeypatch):
+    """Two files of ``expand``ed tensors: torch's float64 metrics, bytes read once per storage."""
+    import os
+
+    from inspector.core import values
+
+    torch.manual_seed(3)
+    small_a, small_b = torch.randn(4, 1), torch.randn(4, 1)
+    torch.save({"x": small_a.expand(4, 1000), "same": small_a.expand(4, 2**23)}, tmp_path / "a.pt")
+    torch.save({"x": small_b.expand(4, 1000), "same": small_a.expand(4, 2**23)}, tmp_path / "b.pt")
+    a, b = open_checkpoint(str(tmp_path / "a.pt")).root, open_checkpoint(str(tmp_path / "b.pt")).root
+    got = run_job(pair_metrics_job(a["x"], b["x"]))
+    wide_a, wide_b = small_a.expand(4, 1000).double(), small_b.expand(4, 1000).double()
+    difference = wide_b - wide_a
+    assert got.numel == got.finite == wide_a.numel()
+    assert got.max_abs == difference.abs().max().item()
+    assert got.rel_l2 == pytest.approx((difference.norm() / wide_a.norm()).item(), rel=1e-12)
+    assert got.cosine == pytest.approx(torch.nn.functional.cosine_similarity(
+        wide_a.reshape(-1), wide_b.reshape(-1), dim=0).item(), rel=1e-12)
+    read = []
+    original = os.preadv
+    monkeypatch.setattr(values.os, "preadv", lambda fd, buffers, offset: read.append(original(fd, buffers, offset)) or read[-1])
+    same = run_job(pair_metrics_job(a["same"], b["same"]))
+    assert same.identical and same.numel == 4 * 2**23 and sum(read) == 2 * small_a.numel() * 4

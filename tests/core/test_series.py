@@ -140,7 +140,7 @@ def test_files_given_one_by_one_and_as_a_glob_make_the_same_series(series_runs):
 
 def test_checkpoints_and_keys_come_first_then_each_layer_as_it_is_done(series_runs):
     run = series_runs["lightning"]
-    parts = [report.part for report in _reports(series_job([run.folder])) if isinstance(report, Partial)]
+    parts = [report.items for report in _reports(series_job([run.folder])) if isinstance(report, Partial)]
     assert set(parts[0]) == {"checkpoints", "keys", "skipped"}
     assert [part["key"] for part in parts[1:]] == parts[0]["keys"]
     document = summarise([run.folder])

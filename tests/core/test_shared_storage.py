@@ -82,7 +82,7 @@ def test_tree_marks_tied_tensors_and_counts_them_once(saved):
 def test_expanded_tensor_holds_only_its_stored_bytes(saved):
     root = build_tree(open_checkpoint(saved))
     expanded = next(node for node in iter_nodes(root) if node.name == "expanded")
-    assert expanded.nbytes_total == 4 * 6 * 4  # the whole base storage, not 1000 rows
+    assert expanded.nbytes_total == 6 * 4  # the row it repeats, not 1000 rows of it
 
 
 def test_cli_text_total_counts_each_storage_once(saved):
@@ -92,3 +92,23 @@ def test_cli_text_total_counts_each_storage_once(saved):
     from inspector.core.units import human_size
 
     assert result.returncode == 0 and human_size(document["total_nbytes"]) in result.stdout.splitlines()[0]
+
+
+def test_partial_views_count_the_bytes_they_reach_once(tmp_path):
+    """Union of the spans the views reach in each storage (torch's own slices as the oracle)."""
+    base = torch.randn(100)
+    pair = torch.randn(6, 8)
+    views = {"a": base[:10], "b": base[:10], "c": base[5:20], "even": pair[:, ::2], "odd": pair[:, 1::2]}
+    torch.save(views, tmp_path / "views.pt")
+    checkpoint = open_checkpoint(str(tmp_path / "views.pt"))
+    reached = {}
+    for view in views.values():
+        start = view.storage_offset()
+        last = start + sum((size - 1) * step for size, step in zip(view.shape, view.stride())) + 1
+        reached.setdefault(view.untyped_storage().data_ptr(), set()).update(range(start, last))
+    expected = sum(len(elements) * 4 for elements in reached.values())
+    assert info_json(checkpoint)["total_nbytes"] == expected == (20 + 48) * 4
+    root = build_tree(checkpoint)
+    assert root.nbytes_total == expected
+    sizes = {node.name: node.nbytes_total for node in iter_nodes(root) if node.kind == "tensor"}
+    assert sizes == {name: view.numel() * 4 for name, view in views.items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import io
 import pickle
+from collections import OrderedDict
 
 import pytest
 
@@ -120,6 +121,31 @@ def test_state_dict_metadata_survives_loading_and_sanitizing():
     assert dict(loaded._metadata) == dict(state._metadata)
     assert list(loaded) == list(state)
     assert dict(sanitize(loaded)[0]._metadata) == dict(state._metadata)
+
+
+class MethodShadowingState:
+    """Pickles as an OrderedDict whose BUILD state names the mapping's own methods."""
+
+    def __reduce__(self):
+        return OrderedDict, (), {"items": 1, "get": 2}, None, iter([("a", 3)])
+
+
+def test_build_cannot_hide_a_mappings_methods():
+    """An OrderedDict whose BUILD names ``items`` or ``get`` keeps working as a mapping."""
+    value = restricted_load(pickle.dumps(MethodShadowingState(), protocol=2)).value
+    assert list(value.items()) == [("a", 3)] and value.get("a") == 3
+    assert "items" not in vars(value) and "get" not in vars(value)
+
+
+def test_a_second_build_of_a_numpy_array_is_ignored():
+    import numpy as np
+
+    data = pickle.dumps(np.arange(3, dtype=np.int64), protocol=2)
+    assert data.endswith(b"b.")  # ... the state tuple, BINPUT m, BUILD, STOP: BUILD again from the memo
+    memo = data[data.rindex(b"tq") + 2]
+    twice = data[:-1] + b"h" + bytes([memo]) + b"b."
+    assert list(restricted_load(data).value) == [0, 1, 2]
+    assert list(restricted_load(twice).value) == [0, 1, 2]
 
 
 def test_build_cannot_add_dunder_attributes():

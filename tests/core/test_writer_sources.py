@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from inspector.core.progress import run_job
-from inspector.core.writers import writer_for
+from inspector.core.writers import output_format
 from tests.core.export_sources import assert_same_tensor, mixed_state_dict, output_tensors
 from tests.core.test_hf_sharded import write_safetensors_folder
 
@@ -84,7 +84,7 @@ def load(path: str) -> dict[str, torch.Tensor]:
 def test_export_equals_what_was_saved(source, suffix, tmp_path):
     path, state, strip = source
     out = str(tmp_path / f"out{suffix}")
-    run_job(writer_for(out)(output_tensors(path, strip), out))
+    run_job(output_format(out).write(output_tensors(path, strip), out))
     loaded = load(out)
     aliased = suffix == ".safetensors" and "tied.b" in state and \
         state["tied.b"].data_ptr() == state["tied.a"].data_ptr()

@@ -31,6 +31,8 @@ def exercise(path: str) -> None:
     """Everything the CLI and the window do with a file: read, tree, text, JSON, stats, values."""
     from inspector.core.errors import CheckpointError
     from inspector.core.histogram import histogram_job
+    from inspector.core.layer_metrics import group_job
+    from inspector.core.slices import SliceRequest, heatmap_job, preview_job
     from inspector.core.jsonview import info_json
     from inspector.core.loader import open_checkpoint
     from inspector.core.progress import run_job
@@ -46,11 +48,14 @@ def exercise(path: str) -> None:
         for _ in lines:
             pass
     json.dumps(info_json(checkpoint, stats), allow_nan=False)
+    run_job(group_job(root, bins=16))  # the per-layer chart of the whole file
     for index, (_, tensor) in enumerate(checkpoint.iter_tensors()):
         try:
             next(iter_chunks(tensor, HEAD_VALUES), None)
             if index < HISTOGRAMS:
                 run_job(histogram_job(tensor, bins=16))
+                run_job(heatmap_job(tensor, SliceRequest()))
+                run_job(preview_job(tensor, SliceRequest()))
         except CheckpointError:
             pass
 
@@ -60,7 +65,8 @@ def _preload() -> None:
     import numpy  # noqa: F401
     import ml_dtypes  # noqa: F401
 
-    from inspector.core import all_stats, histogram, jsonview, loader, stats, text_tree, tree  # noqa: F401
+    from inspector.core import (all_stats, histogram, jsonview, layer_metrics, loader, slices,  # noqa: F401
+                                stats, text_tree, tree)
     from inspector.core.formats import (dcp, hf_sharded, plain_pickle, safetensors_file,  # noqa: F401
                                         torch_legacy, torch_zip, torchscript)
 

@@ -5,12 +5,22 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
-import time
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QSettings, QThreadPool
 
-WORKER_GRACE_S = 5.0
+SETTLE_ROUNDS = 100
+JOIN_S = 0.05  # per round: up to about five seconds in all for workers to end
+
+
+def _join_briefly(threads_before: set[threading.Thread]) -> None:
+    for child in multiprocessing.active_children():
+        child.join(JOIN_S)
+    for thread in set(threading.enumerate()) - threads_before:
+        if thread is not threading.current_thread():
+            thread.join(JOIN_S)
+    if QCoreApplication.instance() is not None:
+        QThreadPool.globalInstance().waitForDone(int(JOIN_S * 1000))
 
 
 @pytest.fixture(autouse=True)
@@ -26,10 +36,11 @@ def no_leftover_workers():
     """Fail the test when worker processes, reader threads or pool jobs outlive it."""
     threads_before = set(threading.enumerate())
     yield
-    deadline = time.monotonic() + WORKER_GRACE_S
-    while time.monotonic() < deadline and _leftovers(threads_before):
+    for _ in range(SETTLE_ROUNDS):  # let finishing workers end: join them, deliver their last signals
+        if not _leftovers(threads_before):
+            break
         QCoreApplication.processEvents()
-        time.sleep(0.02)
+        _join_briefly(threads_before)
     leftovers = _leftovers(threads_before)
     for child in multiprocessing.active_children():
         child.kill()

@@ -38,7 +38,3 @@ def output_format(destination: str) -> OutputFormat:
     if suffix not in FORMATS:
         raise CheckpointError(f"cannot write {destination}: the output must end in {', '.join(FORMATS)}")
     return FORMATS[suffix]
-
-
-def writer_for(destination: str) -> Callable:
-    return output_format(destination).write

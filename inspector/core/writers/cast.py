@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from inspector.core.dtypes import FLOATING
-
-CAST_TARGETS = ("float16", "bfloat16", "float32")
+from inspector.core.dtypes import CAST_TARGETS, FLOATING
 
 
 def output_dtype(source_dtype: str, target: str | None) -> str:

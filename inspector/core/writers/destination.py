@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from inspector.core.errors import CheckpointError
 
@@ -32,6 +32,14 @@ def check_destination(destination: str, source_files: Iterable[str]) -> None:
         if _same_file(destination, source):
             raise CheckpointError(f"refusing to overwrite the source checkpoint {source} "
                                   f"with the export: choose another output name")
+
+
+def input_files(path: str) -> set[str]:
+    """The files an export reads from ``path``: the file itself, or every file in the folder."""
+    if not os.path.isdir(path):
+        return {os.path.abspath(path)}
+    with os.scandir(path) as entries:
+        return {os.path.abspath(entry.path) for entry in entries if entry.is_file()}
 
 
 def _same_file(first: str, second: str) -> bool:
@@ -80,3 +88,9 @@ def _remove(path: str) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
+
+
+def target_file(destination: str, source_files: Iterable[str], into: BinaryIO | None):
+    """The file a writer fills: ``into`` when the caller already holds one (and renames it
+    itself, e.g. together with a sidecar), else a new ``replacing(destination)``."""
+    return nullcontext(into) if into is not None else replacing(destination, source_files)

@@ -61,7 +61,7 @@ class OutputStorage:
         return self.numel * ITEMSIZE[self.dtype]
 
 
-def source_files(tensors: list[OutputTensor]) -> set[str]:
+def files_read_by(tensors: list[OutputTensor]) -> set[str]:
     """The files the tensors' bytes come from (an export must never overwrite them)."""
     return {tensor.source.storage.path for tensor in tensors if tensor.source.storage is not None}
 

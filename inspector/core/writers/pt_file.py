@@ -20,20 +20,25 @@ import zlib
 from inspector.core.errors import CheckpointError
 from inspector.core.progress import Job, Progress
 from inspector.core.values import FileCache, Scratch
-from inspector.core.writers.destination import replacing
+from inspector.core.writers.destination import target_file
 from inspector.core.writers.layout import (OutputStorage, OutputTensor, group_storages,
-                                           iter_output_bytes, source_files, verbatim_source)
+                                           iter_output_bytes, files_read_by, verbatim_source)
 from inspector.core.writers.sink import OutputSink
 from inspector.core.writers.torch_pickle import TensorRecord, can_write, state_dict_pickle
 from inspector.core.writers.zip_records import ALIGNMENT, StoredZipWriter
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 FORMAT_VERSION = b"1"
 ARCHIVE_VERSION = b"3\n"
 
 
 def write_pt(tensors: list[OutputTensor], destination: str,
-             metadata: dict[str, str] | None = None) -> Job[int]:
+             metadata: dict[str, str] | None = None, into: BinaryIO | None = None) -> Job[int]:
     """Write ``tensors`` as a torch.save file at ``destination``; returns its size in bytes.
+    With ``into``, the bytes go to that open file and the caller gives it its name.
 
     ``metadata`` is not written: a torch.save state dict has no place for it (the export's
     sidecar carries the same facts)."""
@@ -44,7 +49,7 @@ def write_pt(tensors: list[OutputTensor], destination: str,
     storages = group_storages(tensors)
     pickle_bytes = state_dict_pickle(_records(storages, tensors))
     total = sum(storage.nbytes for storage in storages)
-    with replacing(destination, source_files(tensors)) as file, FileCache() as files:
+    with target_file(destination, files_read_by(tensors), into) as file, FileCache() as files:
         sink = OutputSink(file.fileno())
         archive = StoredZipWriter(sink)
         prefix = archive_prefix(destination)
@@ -64,8 +69,7 @@ def write_pt(tensors: list[OutputTensor], destination: str,
         archive.write_small(f"{prefix}/.data/serialization_id", _serialization_id())
         archive.close()
         size = sink.position
-    yield Progress(total, total, "written")
-    return size
+    return size  # no report after the file is complete: a cancel then could not undo its rename
 
 
 def cannot_hold(dtype: str) -> str | None:

@@ -21,10 +21,15 @@ from inspector.core.dtypes import ITEMSIZE, SAFETENSORS_DTYPE
 from inspector.core.errors import CheckpointError
 from inspector.core.progress import Job, Progress
 from inspector.core.values import FileCache, Scratch
-from inspector.core.writers.destination import replacing
-from inspector.core.writers.layout import (CHUNK_BYTES, OutputTensor, iter_output_bytes, source_files,
+from inspector.core.sharing import view_key
+from inspector.core.writers.destination import target_file
+from inspector.core.writers.layout import (CHUNK_BYTES, OutputTensor, iter_output_bytes, files_read_by,
                                            verbatim_source)
 from inspector.core.writers.sink import OutputSink
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 METADATA_KEY = "__metadata__"
 ALIASES_KEY = "aliases"
@@ -34,8 +39,9 @@ SAFETENSORS_NAME = {dtype: name for name, dtype in SAFETENSORS_DTYPE.items() if 
 
 
 def write_safetensors(tensors: list[OutputTensor], destination: str,
-                      metadata: dict[str, str] | None = None) -> Job[int]:
-    """Write ``tensors`` with ``metadata`` (str -> str) at ``destination``; returns the size."""
+                      metadata: dict[str, str] | None = None, into: BinaryIO | None = None) -> Job[int]:
+    """Write ``tensors`` with ``metadata`` (str -> str) at ``destination``; returns the size.
+    With ``into``, the bytes go to that open file and the caller gives it its name."""
     for tensor in tensors:
         reason = cannot_hold(tensor.dtype)
         if reason:
@@ -49,7 +55,7 @@ def write_safetensors(tensors: list[OutputTensor], destination: str,
     order = sorted(kept, key=lambda tensor: -ITEMSIZE[tensor.dtype])
     header = _header(order, metadata)
     total = sum(tensor.nbytes for tensor in order)
-    with replacing(destination, source_files(tensors)) as file, FileCache() as files:
+    with target_file(destination, files_read_by(tensors), into) as file, FileCache() as files:
         sink = OutputSink(file.fileno())
         sink.write(struct.pack("<Q", len(header)) + header)
         done = 0
@@ -58,8 +64,7 @@ def write_safetensors(tensors: list[OutputTensor], destination: str,
             yield Progress(done, total, f"writing {tensor.key}")
             done = yield from _write_tensor(sink, tensor, files, scratch, done, total)
         size = sink.position
-    yield Progress(total, total, "written")
-    return size
+    return size  # no report after the file is complete: a cancel then could not undo its rename
 
 
 def cannot_hold(dtype: str) -> str | None:
@@ -73,10 +78,8 @@ def split_aliases(tensors: list[OutputTensor]) -> tuple[list[OutputTensor], dict
     kept: list[OutputTensor] = []
     aliases: dict[str, str] = {}
     for tensor in tensors:
-        source = tensor.source
-        view = (source.storage, source.dtype, source.storage_offset, source.shape, source.stride,
-                tensor.dtype)
-        original = first_of.get(view) if source.storage is not None else None
+        view = (view_key(tensor.source), tensor.dtype)
+        original = first_of.get(view)
         if original is None:
             first_of[view] = tensor
             kept.append(tensor)

@@ -25,6 +25,7 @@ class Document(QWidget):
     loadFinished = Signal()  # ready, error or cancelled
     splitterMoved = Signal(object)  # the splitter's saved state (QByteArray)
     columnsResized = Signal(object)  # the tree header's saved state (QByteArray)
+    closing = Signal()  # shutdown(): features stop their own background work
 
     def __init__(self, path: str, parent: QWidget | None = None):
         super().__init__(parent)
@@ -86,6 +87,7 @@ class Document(QWidget):
         """Stop the load and the panel's background work (closing the document)."""
         self.shutdown_worker()
         self.tensor_panel.shutdown()
+        self.closing.emit()
 
     def shutdown_worker(self) -> None:
         if self._worker is not None:
@@ -102,6 +104,10 @@ class Document(QWidget):
 
     def select_first_tensor(self) -> bool:
         return self.tree_panel.select_first_tensor()
+
+    def add_below_tree(self, widget: QWidget) -> None:
+        """A feature's bar under the tree (export's summary)."""
+        self._left_layout.addWidget(widget)
 
     def splitter_state(self) -> Any:
         return self.splitter.saveState()
@@ -130,7 +136,7 @@ class Document(QWidget):
         self.right_stack.addWidget(self.tensor_panel)
         self.right_stack.addWidget(self.progress_page)
         left = QWidget()
-        left_layout = QVBoxLayout(left)
+        left_layout = self._left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         for widget in (self.banner, self.loading_bar, self.tree_panel):
             left_layout.addWidget(widget, 1 if widget is self.tree_panel else 0)

@@ -7,10 +7,12 @@ failed, the model holds a single status row instead of a tree ("Loading…", the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
+from inspector.core.dtypes import is_known
+from inspector.core.tensor_notes import is_frozen, optimizer_entry_param, role_text
 from inspector.core.text_tree import one_line_items
 from inspector.gui.window import theme
 from inspector.gui.formatting import human_size, shape_text, thousands, type_name, value_text
@@ -26,6 +28,15 @@ class StatusRow:
     text: str
 
 
+@dataclass(frozen=True)
+class RowDecoration:
+    """How a feature marks a row (a check's verdict on a tensor, …): a background tint and a
+    line added to the name's tooltip."""
+
+    background: Any = None  # a QColor, or None
+    tooltip: str = ""
+
+
 class CheckpointTreeModel(QAbstractItemModel):
     NAME, SHAPE, TYPE, NUMEL, SIZE, ROLE = range(6)
     HEADERS = ("Name", "Shape / value", "Type", "Numel", "Size", "Role")
@@ -37,6 +48,8 @@ class CheckpointTreeModel(QAbstractItemModel):
         super().__init__(parent)
         self._root: Any = None
         self._status: StatusRow | None = None
+        self._decorate: Callable[[Any], RowDecoration | None] | None = None
+        self._extra: Any = None  # columns a feature shows after the built-in ones
 
     # --- content -------------------------------------------------------------------------
     @property
@@ -61,6 +74,52 @@ class CheckpointTreeModel(QAbstractItemModel):
         self.beginResetModel()
         self._root, self._status = None, StatusRow(kind, text)
         self.endResetModel()
+
+    @property
+    def extra_columns(self) -> Any:
+        return self._extra
+
+    def set_extra_columns(self, columns: Any) -> None:
+        """Show ``columns`` after the built-in ones (None removes them): a feature's own cells,
+        e.g. export's Include and Freeze boxes. ``columns`` has ``headers`` (one per column),
+        ``header_data(offset, role)``, ``data(node, offset, role)``, ``flags(node, offset)`` and
+        ``set_data(node, offset, value, role) -> bool``; ``offset`` counts from its first column."""
+        first = len(self.HEADERS)
+        if self._extra is not None:
+            self.beginRemoveColumns(QModelIndex(), first, first + len(self._extra.headers) - 1)
+            self._extra = None
+            self.endRemoveColumns()
+        if columns is not None:
+            self.beginInsertColumns(QModelIndex(), first, first + len(columns.headers) - 1)
+            self._extra = columns
+            self.endInsertColumns()
+        # Columns change under every row, but the signals above name only the top level: a
+        # layout change makes proxies remap the rows below too (views keep what is expanded).
+        self.layoutAboutToBeChanged.emit()
+        self.layoutChanged.emit()
+
+    def refresh_extra_columns(self, nodes: Any) -> None:
+        """The extra cells of ``nodes`` changed: one ``dataChanged`` per parent's run of rows."""
+        if self._extra is None or self._root is None:
+            return
+        rows_by_parent: dict[int, tuple[Any, int, int]] = {}
+        for node in nodes:
+            if node is self._root or node.parent is None:
+                continue
+            parent, low, high = rows_by_parent.get(id(node.parent), (node.parent, node.row, node.row))
+            rows_by_parent[id(node.parent)] = parent, min(low, node.row), max(high, node.row)
+        first, last = len(self.HEADERS), self.columnCount() - 1
+        for parent, low, high in rows_by_parent.values():
+            owner = self.index_of(parent)
+            self.dataChanged.emit(self.index(low, first, owner), self.index(high, last, owner))
+
+    def set_row_decorator(self, decorate: Callable[[Any], RowDecoration | None] | None) -> None:
+        """``decorate(node)`` marks the rows it returns a decoration for; None removes the marks."""
+        self._decorate = decorate
+        rows = self.rowCount()
+        if rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(rows - 1, self.columnCount() - 1),
+                                  [Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ToolTipRole])
 
     def node(self, index: QModelIndex) -> Any:
         """The core node at ``index`` (None for the status row or an invalid index)."""
@@ -104,12 +163,14 @@ class CheckpointTreeModel(QAbstractItemModel):
         return 0 if isinstance(item, StatusRow) else len(item.children)
 
     def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return len(self.HEADERS)
+        return len(self.HEADERS) + (len(self._extra.headers) if self._extra is not None else 0)
 
     def hasChildren(self, parent: QModelIndex = QModelIndex()) -> bool:
         return self.rowCount(parent) > 0
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and section >= len(self.HEADERS):
+            return self._extra.header_data(section - len(self.HEADERS), role)
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self.HEADERS[section]
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.TextAlignmentRole:
@@ -119,7 +180,17 @@ class CheckpointTreeModel(QAbstractItemModel):
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
+        if index.column() >= len(self.HEADERS):
+            node = self.node(index)
+            return self._extra.flags(node, index.column() - len(self.HEADERS)) if node is not None \
+                else Qt.ItemFlag.NoItemFlags
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def setData(self, index: QModelIndex, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        node = self.node(index)
+        if node is None or index.column() < len(self.HEADERS):
+            return False
+        return self._extra.set_data(node, index.column() - len(self.HEADERS), value, role)
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -127,6 +198,8 @@ class CheckpointTreeModel(QAbstractItemModel):
         item = index.internalPointer()
         if isinstance(item, StatusRow):
             return _status_data(item, index.column(), role)
+        if index.column() >= len(self.HEADERS):
+            return item if role == self.NodeRole else self._extra.data(item, index.column() - len(self.HEADERS), role)
         if role == Qt.ItemDataRole.DisplayRole:
             return display_text(item, index.column())
         if role == self.NodeRole:
@@ -134,12 +207,22 @@ class CheckpointTreeModel(QAbstractItemModel):
         if role == self.SortRole:
             return _sort_value(item, index.column())
         if role == Qt.ItemDataRole.ToolTipRole:
-            return full_text(item, index.column())
+            return self._decorated_tooltip(item, index.column())
+        if role == Qt.ItemDataRole.BackgroundRole:
+            decoration = self._decorate(item) if self._decorate is not None else None
+            return decoration.background if decoration is not None else None
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _alignment(index.column())
         if role == Qt.ItemDataRole.ForegroundRole:
             return _foreground(item, index.column())
         return None
+
+    def _decorated_tooltip(self, node: Any, column: int) -> str | None:
+        text = full_text(node, column)
+        decoration = self._decorate(node) if self._decorate is not None and column == self.NAME else None
+        if decoration is None or not decoration.tooltip:
+            return text
+        return f"{text}\n{decoration.tooltip}" if text else decoration.tooltip
 
 
 def display_text(node: Any, column: int) -> str:
@@ -163,15 +246,8 @@ def _tensor_text(node: Any, column: int) -> str:
     if column == CheckpointTreeModel.NUMEL:
         return thousands(tensor.numel)
     if column == CheckpointTreeModel.SIZE:
-        return _safe_size(tensor)
-    return tensor.role
-
-
-def _safe_size(tensor: Any) -> str:
-    try:
-        return human_size(tensor.nbytes)
-    except KeyError:  # a dtype torch does not have: the tree still shows the tensor
-        return "?"
+        return human_size(node.nbytes_total) if is_known(tensor.dtype) else "?"
+    return role_text(tensor, node.shared_with)
 
 
 def _value_node_text(node: Any, column: int) -> str:
@@ -179,8 +255,8 @@ def _value_node_text(node: Any, column: int) -> str:
         if node.kind == "truncated":
             return f"(cut short: {getattr(node.value, 'reason', node.value)})"
         return value_text(node.value)
-    if column == CheckpointTreeModel.TYPE:
-        return "" if node.kind == "truncated" else type_name(node.value)
+    if column == CheckpointTreeModel.TYPE:  # the tree's class name: numpy scalars say which numpy type
+        return "" if node.kind == "truncated" else (node.class_name or type_name(node.value))
     return ""
 
 
@@ -189,6 +265,9 @@ def _container_text(node: Any, column: int) -> str:
         inline = one_line_items(node)
         if inline is not None:
             return inline
+        param = optimizer_entry_param(node.children)
+        if param:  # an optimizer's per-parameter entry: which parameter it holds state for
+            return f"state of {param}"
         if node.tensor_count:
             return f"{thousands(node.tensor_count)} tensor{'s' if node.tensor_count != 1 else ''}"
         count = len(node.children)
@@ -206,11 +285,6 @@ def _sort_value(node: Any, column: int) -> Any:
     if column == CheckpointTreeModel.NUMEL:
         return node.tensor.numel if node.kind == "tensor" else node.numel_total
     if column == CheckpointTreeModel.SIZE:
-        if node.kind == "tensor":
-            try:
-                return node.tensor.nbytes
-            except KeyError:
-                return -1
         return node.nbytes_total
     if column == CheckpointTreeModel.NAME:
         return node.row  # the tree is already in natural order
@@ -230,7 +304,19 @@ def full_text(node: Any, column: int) -> str | None:
         return node.class_name
     if node.kind == "value" and column == CheckpointTreeModel.SHAPE:
         return value_text(node.value, limit=2000)
+    if node.kind == "tensor" and column == CheckpointTreeModel.ROLE:
+        return role_text(node.tensor, node.shared_with)
+    if node.kind == "tensor" and column == CheckpointTreeModel.SIZE:
+        return _size_tooltip(node)
     return None
+
+
+def _size_tooltip(node: Any) -> str | None:
+    """Say so when a tensor declares more bytes than it stores (an expanded view)."""
+    tensor = node.tensor
+    if not is_known(tensor.dtype) or tensor.nbytes == node.nbytes_total:
+        return None
+    return f"{human_size(tensor.nbytes)} as a tensor, {human_size(node.nbytes_total)} stored in the file"
 
 
 def _alignment(column: int) -> int:
@@ -241,6 +327,8 @@ def _alignment(column: int) -> int:
 
 def _foreground(node: Any, column: int) -> Any:
     if node.kind in CONTAINER_KINDS and column != CheckpointTreeModel.NAME:
+        return theme.dim_text_color()
+    if node.kind == "tensor" and is_frozen(node.tensor):  # frozen layers stand out as frozen
         return theme.dim_text_color()
     if node.kind == "truncated":
         return theme.warning_text_color()

@@ -51,6 +51,7 @@ class TreePanel(QWidget):
         self.view = _make_view(self.proxy)
         self._filter_timer = QTimer(self, singleShot=True, interval=FILTER_DEBOUNCE_MS)
         self._kept_node: Any = None  # the current row, kept while a filter hides it
+        self.context_menu_hooks: list[Callable[[QMenu, Any], None]] = []  # features add their items
         self._layout_widgets()
         self._connect()
 
@@ -136,9 +137,13 @@ class TreePanel(QWidget):
         tensors = (node for node in iter_nodes(self.model.root) if node.kind == "tensor")
         return any(self.select_node(node) for node in tensors)  # the first one the filter shows
 
+    def add_tool_widget(self, widget: QWidget) -> None:
+        """A feature's button beside the filter box."""
+        self._top.addWidget(widget)
+
     # --- wiring --------------------------------------------------------------------------
     def _layout_widgets(self) -> None:
-        top = QHBoxLayout()
+        top = self._top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.filter_edit, 1)
         top.addWidget(self.match_label)
@@ -165,7 +170,8 @@ class TreePanel(QWidget):
         return super().eventFilter(watched, event)
 
     def _on_header_section_resized(self, _index: int, _old: int, _new: int) -> None:
-        if self.view.header().isVisible():  # not the widths set while building the view
+        # not the widths set while building the view, nor a layout with a feature's extra columns
+        if self.view.header().isVisible() and self.model.extra_columns is None:
             self.columnsResized.emit(self.view.header().saveState())
 
     def _on_filter_timer_timeout(self) -> None:
@@ -218,6 +224,8 @@ class TreePanel(QWidget):
         index = self.proxy.mapFromSource(self.model.index_of(node))
         menu.addAction("Expand all below", lambda: self.view.expandRecursively(index))
         menu.addAction("Collapse all", self.view.collapseAll)
+        for hook in self.context_menu_hooks:
+            hook(menu, node)
         return menu
 
 

@@ -80,7 +80,9 @@ class HeatmapView(QWidget):
         """The pooling choice is offered only when the slice is too large to show whole."""
         self.pooling_box.setVisible(pooling_step(full_shape) != (1, 1))
 
-    def set_slice(self, data: SliceData) -> None:
+    def set_slice(self, data: SliceData, value_range: tuple[float, float] | None = None) -> None:
+        """Show ``data``; colours span ``value_range`` when given (images compared side by
+        side share one scale), else the image's own finite values."""
         self._data = data
         image = data.image
         finite = image[np.isfinite(image)]
@@ -93,7 +95,7 @@ class HeatmapView(QWidget):
         self.plot_item.setAspectLocked(max(tall, wide) <= 4 * max(min(tall, wide), 1))
         integer_ticks(self.plot_item.getAxis("left"), tall)
         integer_ticks(self.plot_item.getAxis("bottom"), wide)
-        self._apply_levels(finite)
+        self._apply_levels(finite, value_range)
         self.update_pooling_box(data.full_shape)
         self.info.setText(_info_text(data, finite.size))
         self.plot_item.autoRange(padding=0.02)
@@ -112,9 +114,12 @@ class HeatmapView(QWidget):
             style_plot(self.view, self, grid=False)
         super().changeEvent(event)
 
-    def _apply_levels(self, finite: np.ndarray) -> None:
+    def _apply_levels(self, finite: np.ndarray, value_range: tuple[float, float] | None = None) -> None:
         """Signed data gets a diverging map centred on zero; one-signed data a sequential one."""
-        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        if value_range is not None:
+            low, high = value_range
+        else:
+            low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         if low < 0 < high:
             bound = max(-low, high)
             low, high, name = -bound, bound, "CET-D1"

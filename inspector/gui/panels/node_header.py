@@ -9,6 +9,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QGridLayout, QProgressBar, QToolButton, QWidget
 
 from inspector.core.dtypes import is_known
+from inspector.core.tensor_notes import role_text
 from inspector.gui.formatting import human_size, shape_text
 from inspector.gui.panels.plot_style import shrinkable_label
 
@@ -24,9 +25,10 @@ def node_key(node: Any) -> str:
     return " › ".join(str(part) for part in path)
 
 
-def tensor_details(tensor: Any) -> str:
+def tensor_details(tensor: Any, shared_with: str = "") -> str:
     size = human_size(tensor.nbytes) if is_known(tensor.dtype) else "unknown element size"
-    parts = [shape_text(tensor.shape), tensor.dtype, tensor.role, tensor.device, size, f"{tensor.numel:,} elements"]
+    parts = [shape_text(tensor.shape), tensor.dtype, role_text(tensor, shared_with), tensor.device, size,
+             f"{tensor.numel:,} elements"]
     if tensor.layout != "strided":
         parts.append(tensor.layout)
     if not tensor.is_contiguous():

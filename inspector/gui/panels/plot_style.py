@@ -39,7 +39,11 @@ def style_plot(plot: pg.PlotWidget | pg.GraphicsLayoutWidget, widget: QWidget, g
             axis = item.getAxis(name)
             axis.setPen(pg.mkPen(translucent(foreground, 140)))
             axis.setTextPen(pg.mkPen(foreground))
-        item.getAxis("bottom").enableAutoSIPrefix(False)  # weights read better as 0.05 than as 50 (x0.001)
+        bottom = item.getAxis("bottom")
+        if bottom.autoSIPrefix:  # weights read better as 0.05 than as 50 (x0.001)
+            # only once: pyqtgraph recomputes the scale from the current range when this is
+            # called, so a second call (a theme switch) would freeze a ×1000 scale on the ticks
+            bottom.enableAutoSIPrefix(False)
         item.showGrid(x=grid, y=grid, alpha=0.15)
 
 

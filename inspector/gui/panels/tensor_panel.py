@@ -62,7 +62,7 @@ class TensorPanel(QWidget):
         if node is None:
             self._show_text_page(None, "", "Select a tensor or a module to see its values.")
         elif tensor is not None and len(tensor.shape) == 0:
-            self._show_text_page(node, tensor_details(tensor), "reading…")
+            self._show_text_page(node, tensor_details(tensor, node.shared_with), "reading…")
         elif tensor is not None:
             self._show_tensor_page(node, tensor)
         elif getattr(node, "tensor_count", 0):
@@ -89,7 +89,7 @@ class TensorPanel(QWidget):
 
     # -- pages -------------------------------------------------------------------------
     def _show_tensor_page(self, node: Any, tensor: Any) -> None:
-        self.header.show_node(node, tensor_details(tensor))
+        self.header.show_node(node, tensor_details(tensor, node.shared_with))
         self.stats_view.clear(tensor.numel)
         self.histogram.set_message("computing…")
         self.heatmap.configure(tensor.shape, tensor.is_contiguous())

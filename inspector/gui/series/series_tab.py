@@ -102,6 +102,10 @@ class SeriesTab(QWidget):
     def axis(self) -> str:
         return self.axis_box.currentText()
 
+    def status_text(self) -> str:
+        """The window's status bar while this tab is shown."""
+        return self.heading.text() if self.state != "error" else "Could not summarise this series"
+
     # -- building ----------------------------------------------------------------------
     def _build_widgets(self, can_compare: bool) -> None:
         self.loading_bar = LoadingBar()

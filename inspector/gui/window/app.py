@@ -15,8 +15,10 @@ SCREENSHOT_SIZE = (1400, 860)
 EXIT_NO_WINDOW = 1
 
 
-def run(files: list[str], demo: bool = False, screenshot: str | None = None) -> int:
-    """Show the window, open ``files`` (and the demo checkpoints), run until it closes.
+def run(files: list[str], demo: bool = False, screenshot: str | None = None,
+        compare: tuple[str, str] | None = None) -> int:
+    """Show the window, open ``files`` (the demo checkpoints, a compare tab for the pair
+    ``compare``), run until it closes.
 
     Files are read in spawned processes: a script calling this must do so under
     ``if __name__ == "__main__":`` (as for any multiprocessing program). Returns 1 with one
@@ -46,7 +48,7 @@ def run(files: list[str], demo: bool = False, screenshot: str | None = None) -> 
         window.resize(*SCREENSHOT_SIZE)
         controller = ScreenshotController(window, screenshot)
     window.show()
-    QTimer.singleShot(0, lambda: _open_initial(window, files, demo, controller))
+    QTimer.singleShot(0, lambda: _open_initial(window, files, demo, controller, compare))
     try:
         code = app.exec()
     finally:
@@ -55,9 +57,11 @@ def run(files: list[str], demo: bool = False, screenshot: str | None = None) -> 
     return controller.exit_code if controller is not None and controller.exit_code is not None else code
 
 
-def _open_initial(window, files: list[str], demo: bool, controller) -> None:
+def _open_initial(window, files: list[str], demo: bool, controller, compare=None) -> None:
     if files:
         window.open_paths(files)
+    if compare:
+        window.open_compare(*compare)
     if demo:
         window.demo.start()
     if controller is not None:

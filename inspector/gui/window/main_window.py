@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QStackedWidget, QTabWidget,
@@ -13,8 +13,10 @@ from PySide6.QtWidgets import (
 from inspector import __version__
 from inspector.gui.window import theme
 from inspector.gui.window.actions import Handlers, WindowActions
+from inspector.gui.check.check_feature import CheckFeature
 from inspector.gui.window.demo_opener import DemoOpener
 from inspector.gui.document.document import Document
+from inspector.gui.export.export_feature import ExportFeature
 from inspector.gui.workers.load_scheduler import LoadScheduler
 from inspector.core.path_expansion import expand_paths
 from inspector.core.series_discovery import looks_like_series_folder
@@ -26,7 +28,8 @@ from inspector.gui.window.welcome import WelcomeView
 
 OPEN_FILTER = f"Checkpoints ({' '.join('*' + suffix for suffix in CHECKPOINT_SUFFIXES)});;All files (*)"
 DEFAULT_WINDOW_SIZE = (1280, 800)
-TAB_ICON_KIND = {"loading": "loading", "error": "error", "cancelled": "cancelled"}
+TAB_ICON_KIND = {"loading": "loading", "running": "loading", "error": "error", "cancelled": "cancelled"}
+COMPARE_DROP_MODIFIER = Qt.KeyboardModifier.ShiftModifier  # two files dropped with Shift held: compare them
 
 
 class MainWindow(QMainWindow):
@@ -53,6 +56,8 @@ class MainWindow(QMainWindow):
         self.demo = DemoOpener(self.open_paths, self.statusBar().showMessage, self)
         self.actions = WindowActions(self, self._handlers(), self.recent)
         self.actions.check_color_scheme(theme.requested_scheme())
+        self.export = ExportFeature(self)
+        self.checks = CheckFeature(self)
         self._splitter_state = app_settings().value("document_splitter")
         self._columns_state = app_settings().value("tree_columns")
         self._connect()
@@ -99,6 +104,28 @@ class MainWindow(QMainWindow):
         self.documentOpened.emit(document)
         return document
 
+    def open_compare(self, path_a: str, path_b: str):
+        """A tab comparing two checkpoints (files or folders) key by key; the diff starts at once."""
+        from inspector.gui.compare.compare_view import CompareView
+
+        view = CompareView(path_a, path_b)
+        view.stateChanged.connect(lambda: self._on_compare_state_changed(view))
+        self.tabs.addTab(view, view.title)
+        self.tabs.setCurrentWidget(view)
+        view.start()
+        self._on_documents_changed()
+        return view
+
+    def tab_context_menu(self, index: int):
+        """A document tab's menu ("Compare with"), or None for other tabs."""
+        from inspector.gui.compare.compare_picker import compare_menu
+
+        document = self.tabs.widget(index)
+        if not isinstance(document, Document):
+            return None
+        others = [other.path for other in self.documents() if other is not document]
+        return compare_menu(self, document.path, others, self.open_compare, self._on_compare)
+
     def close_document(self, index: int | None = None) -> None:
         index = self.tabs.currentIndex() if index is None else index
         document = self.tabs.widget(index)
@@ -110,6 +137,11 @@ class MainWindow(QMainWindow):
         self.tabs.removeTab(index)
         document.deleteLater()
         self._on_documents_changed()
+
+    def open_export_dialog(self, document: Document, plan) -> object:
+        """The export dialog for ``document``, starting from ``plan`` (an ``ExportPlan``); None
+        when the document is not read or the plan does not fit it (the status bar says why)."""
+        return self.export.open_dialog(document, plan)
 
     def set_color_scheme(self, scheme: str) -> None:
         """Switch to ``scheme`` ("system", "light" or "dark") now, and for the next start."""
@@ -127,12 +159,10 @@ class MainWindow(QMainWindow):
         """A series tab summarising the checkpoints ``paths`` name (a run's folder, files, globs)."""
         from inspector.gui.series.series_tab import SeriesTab  # pyqtgraph: only once a series is opened
 
-        compare = getattr(self, "open_compare", None)
-        tab = SeriesTab(paths, can_compare=compare is not None)
+        tab = SeriesTab(paths, can_compare=True)
         tab.tensorRequested.connect(lambda path, key: self._on_series_tensor_requested(tab, path, key))
+        tab.compareRequested.connect(self.open_compare)
         tab.stateChanged.connect(lambda: self._on_document_state_changed(tab))
-        if compare is not None:
-            tab.compareRequested.connect(compare)
         self.tabs.addTab(tab, theme.app_icon(), tab.title)
         self.tabs.setTabToolTip(self.tabs.indexOf(tab), "\n".join(tab.paths))
         self.tabs.setCurrentWidget(tab)
@@ -153,20 +183,26 @@ class MainWindow(QMainWindow):
         paths = _local_paths(event.mimeData())
         if paths:
             event.acceptProposedAction()
-            if len(paths) == 1 and looks_like_series_folder(paths[0]) and self.ask_open_as(paths[0]) == "series":
-                self.open_series(paths)
+            if len(paths) == 2 and event.modifiers() & COMPARE_DROP_MODIFIER:
+                self.open_compare(*paths)
+            elif len(paths) == 1 and looks_like_series_folder(paths[0]):
+                self.ask_open_as(paths[0])
             else:
                 self.open_paths(paths)
 
-    def ask_open_as(self, folder: str) -> str:
-        """A dropped folder of several checkpoints: "series" or "files"."""
+    def ask_open_as(self, folder: str) -> QMessageBox:
+        """A dropped folder of several checkpoints: asks, without waiting, whether to open it as
+        a series or each file in it (the box's ``series_button`` and ``files_button``)."""
         box = QMessageBox(QMessageBox.Icon.Question, "Open a folder of checkpoints",
                           f"{os.path.basename(folder.rstrip(os.sep))} holds several checkpoints.", parent=self)
-        series = box.addButton("Open as a Series", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton("Open Each File", QMessageBox.ButtonRole.RejectRole)
         box.setInformativeText("A series shows the metrics they record and how every layer moved between them.")
-        box.exec()
-        return "series" if box.clickedButton() is series else "files"
+        box.series_button = box.addButton("Open as a Series", QMessageBox.ButtonRole.AcceptRole)
+        box.files_button = box.addButton("Open Each File", QMessageBox.ButtonRole.RejectRole)
+        box.buttonClicked.connect(lambda button: self.open_series([folder]) if button is box.series_button
+                                  else self.open_paths([folder]))
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        return box
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.remember:
@@ -188,13 +224,16 @@ class MainWindow(QMainWindow):
     def _handlers(self) -> Handlers:
         return Handlers(open_files=self._on_open_files, open_folder=self._on_open_folder,
                         open_series=self._on_open_series,
-                        open_paths=self.open_paths, open_demo=self.demo.start, reload=self._on_reload,
+                        open_paths=self.open_paths, open_demo=self.demo.start, compare=self._on_compare,
+                        reload=self._on_reload,
                         close_document=self.close_document, focus_filter=self._on_focus_filter,
                         set_color_scheme=self.set_color_scheme, next_document=lambda: self._step_document(1),
                         previous_document=lambda: self._step_document(-1), about=self._on_about, quit=self.close)
 
     def _connect(self) -> None:
         self.tabs.tabCloseRequested.connect(self.close_document)
+        self.tabs.tabBar().setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tabs.tabBar().customContextMenuRequested.connect(self._on_tab_bar_context_menu_requested)
         self.tabs.currentChanged.connect(lambda _index: self._update_status())
         self.welcome.openFileRequested.connect(self._on_open_files)
         self.welcome.openFolderRequested.connect(self._on_open_folder)
@@ -224,8 +263,33 @@ class MainWindow(QMainWindow):
             return
         kind = TAB_ICON_KIND.get(document.state)
         self.tabs.setTabIcon(index, theme.status_icon(kind) if kind else theme.app_icon())
-        if document is self.current_document():
+        if document is self.tabs.currentWidget():  # a document, or a series tab
             self._update_status()
+
+    def _on_compare_state_changed(self, view) -> None:
+        index = self.tabs.indexOf(view)
+        if index < 0:
+            return
+        kind = TAB_ICON_KIND.get(view.phase)
+        self.tabs.setTabIcon(index, theme.status_icon(kind) if kind else theme.app_icon())
+        self.tabs.setTabText(index, view.title)
+        self.tabs.setTabToolTip(index, f"A: {view.state.path_a}\nB: {view.state.path_b}")
+        if view is self.tabs.currentWidget():
+            self._update_status()
+
+    def _on_tab_bar_context_menu_requested(self, position) -> None:
+        menu = self.tab_context_menu(self.tabs.tabBar().tabAt(position))
+        if menu is not None:
+            menu.exec(self.tabs.tabBar().mapToGlobal(position))
+
+    def _on_compare(self, path_a: str | None = None) -> None:
+        from inspector.gui.compare.compare_picker import ComparePicker
+
+        current = self.current_document()
+        first = path_a or (current.path if current is not None else None)
+        picker = ComparePicker([document.path for document in self.documents()], first, self)
+        if picker.exec() == ComparePicker.DialogCode.Accepted:
+            self.open_compare(*picker.paths())
 
     def _on_document_splitter_moved(self, state) -> None:
         self._splitter_state = state
@@ -234,10 +298,12 @@ class MainWindow(QMainWindow):
         self._columns_state = state
 
     def _update_status(self) -> None:
-        document = self.current_document()
-        self.status_label.setText(document_status(document) if document is not None else "")
-        tab = self.tabs.currentWidget()
-        title = f"{tab.title} — Checkpoint Inspector" if tab is not None else "Checkpoint Inspector"
+        widget = self.tabs.currentWidget()
+        if isinstance(widget, Document):
+            self.status_label.setText(document_status(widget))
+        else:
+            self.status_label.setText(widget.status_text() if widget is not None else "")
+        title = f"{widget.title} — Checkpoint Inspector" if widget is not None else "Checkpoint Inspector"
         self.setWindowTitle(title)
 
     def _step_document(self, step: int) -> None:
@@ -268,9 +334,11 @@ class MainWindow(QMainWindow):
         select_series_tensor(document, tab.document["keys"], key)
 
     def _on_reload(self) -> None:
-        document = self.current_document()
-        if document is not None:
-            document.start_loading()
+        widget = self.tabs.currentWidget()
+        if isinstance(widget, Document):
+            widget.start_loading()
+        elif widget is not None:
+            widget.start()  # a compare tab runs its diff again
 
     def _on_focus_filter(self) -> None:
         document = self.current_document()

@@ -33,6 +33,8 @@ class ScreenshotController(QObject):
             return
         if any(document.state == "loading" for document in window.documents()):
             return
+        if self._wait_for_compare(window.tabs.currentWidget()):
+            return
         document = window.current_document()
         if document is not None and document.state == "ready":
             panel = document.tensor_panel
@@ -41,6 +43,18 @@ class ScreenshotController(QObject):
                 self._waiting_for_plots = panel
                 return
         self._finish(self._outcome())
+
+    def _wait_for_compare(self, view) -> bool:
+        """A compare tab: once its diff is done, show its most changed key and wait for its plots."""
+        if not hasattr(view, "key_panel"):
+            return False
+        if view.phase == "running":
+            return True
+        if view.phase == "done" and view.select_most_changed():
+            self._waiting_for_plots = view.key_panel
+            view.key_panel.plotsFinished.connect(self._on_panel_plots_finished)
+            return True
+        return False
 
     def _on_panel_plots_finished(self) -> None:
         if self._waiting_for_plots is not None and not self._waiting_for_plots.is_busy():
@@ -51,6 +65,9 @@ class ScreenshotController(QObject):
 
     def _outcome(self) -> int:
         failed = [document for document in self._window.documents() if document.state != "ready"]
+        current = self._window.tabs.currentWidget()
+        if hasattr(current, "key_panel") and current.phase != "done":
+            failed.append(current)
         return EXIT_LOAD_FAILED if failed else EXIT_OK
 
     def _finish(self, code: int) -> None:

@@ -77,9 +77,23 @@ def apply_color_scheme(app: QApplication, scheme: str | None = None) -> str:
     app.setStyle("Fusion")
     system_dark = QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark
     dark = scheme == "dark" or (scheme == "system" and system_dark)
-    app.setPalette(dark_palette() if dark else app.style().standardPalette())
+    palette = dark_palette() if dark else app.style().standardPalette()
+    app.setPalette(palette)
+    app.setPalette(check_box_palette(palette), "QCheckBox")
     app.setStyleSheet(stylesheet(dark))
     return scheme
+
+
+# Fusion outlines a check box in the window colour made darker: on a dark window, no outline at
+# all. Check boxes take this lighter window colour in the dark scheme (their labels keep theirs).
+DARK_CHECK_BOX_WINDOW = QColor("#a0a6ae")
+
+
+def check_box_palette(palette: QPalette) -> QPalette:
+    boxes = QPalette(palette)
+    if is_dark(palette):
+        boxes.setColor(QPalette.ColorRole.Window, DARK_CHECK_BOX_WINDOW)
+    return boxes
 
 
 def stylesheet(dark: bool) -> str:

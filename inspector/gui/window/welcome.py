@@ -48,7 +48,8 @@ class WelcomeView(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.8)
         font.setBold(True)
         title.setFont(font)
-        hint = QLabel("Drop .pt · .pth · .bin · .ckpt · .safetensors files or checkpoint folders here.\n"
+        hint = QLabel("Drop .pt · .pth · .bin · .ckpt · .safetensors files or checkpoint folders here;\n"
+                      "hold Shift while dropping two to compare them.\n"
                       "Nothing in them is ever run: files are only read.",
                       alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
         frame_layout = QVBoxLayout(self.drop_frame)

@@ -1,9 +1,11 @@
 """What runs inside a worker process: one named job from ``core.jobs``, reported through a pipe.
 
 This module must stay free of Qt: a spawned child imports it and nothing of the GUI.
-Messages are ``encode``d tuples: ``("progress", done, total, text)`` (every so often) and
-``("partial", done, total, text, part)`` (every one: a ``Partial`` report's part of the result),
-then exactly one of ``("result", value)``, ``("error", one_line_message)``.
+Messages are ``encode``d tuples: ``("progress", done, total, text)`` and, for jobs that yield
+``Partial`` reports, ``("partial", items)`` (never dropped, in order), then exactly one of
+``("result", value)``, ``("error", one_line_message)``, ``("cancelled",)``. The window writes
+to the pipe only to ask for a stop: the job is then closed at its next yield, so its cleanup
+runs (a writer removes its temporary file) before the process ends.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from __future__ import annotations
 import time
 from multiprocessing.connection import Connection
 
-from inspector.core.errors import one_line
-from inspector.core.progress import Job
+from inspector.core.errors import Cancelled, one_line
+from inspector.core.progress import Job, Partial
 
 PROGRESS_INTERVAL_S = 0.05
+STOP_MESSAGE = b"stop"
 
 
 def child_main(connection: Connection, job_name: str, arguments: dict[str, object]) -> None:
@@ -25,6 +28,8 @@ def child_main(connection: Connection, job_name: str, arguments: dict[str, objec
     try:
         result = _drive(make_job(job_name, arguments), connection)
         message = ("result", result)
+    except Cancelled:
+        message = ("cancelled",)
     except Exception as error:  # reported as one line; the window shows it in place
         message = ("error", one_line(error))
     try:
@@ -36,16 +41,17 @@ def child_main(connection: Connection, job_name: str, arguments: dict[str, objec
 
 
 def _drive(job: Job, connection: Connection) -> object:
-    from inspector.core.progress import Partial
     from inspector.gui.workers.transfer import encode
 
     last_sent = 0.0
     try:
         while True:
             report = next(job)
-            if isinstance(report, Partial):
-                connection.send_bytes(encode(("partial", report.done, report.total, report.message, report.part)))
-                continue
+            if connection.poll():  # the window asked for a stop
+                job.close()  # GeneratorExit at the job's yield: its with-blocks clean up
+                raise Cancelled()
+            if isinstance(report, Partial) and report.items:
+                connection.send_bytes(encode(("partial", report.items)))
             now = time.monotonic()
             if now - last_sent >= PROGRESS_INTERVAL_S:
                 connection.send_bytes(encode(("progress", report.done, report.total, report.message)))

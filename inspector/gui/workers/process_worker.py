@@ -1,5 +1,5 @@
 """Run one long job in a separate process, so a hostile or broken file can never take the
-window down; cancel kills the process at once.
+window down; cancel kills the process at once, while stop lets the job clean up first.
 
 A reader thread waits on the pipe (the GUI thread never blocks), decodes each message, runs
 the optional ``postprocess`` on the result (e.g. building the display tree) and hands
@@ -13,20 +13,22 @@ import signal
 import threading
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from inspector.core.jobs import check_plain
-from inspector.gui.workers.child_jobs import child_main
+from inspector.gui.workers.child_jobs import STOP_MESSAGE, child_main
 from inspector.gui.workers.transfer import decode
 
 _JOIN_TIMEOUT_S = 5.0
+_STOP_GRACE_MS = 10_000
 
 
 class ProcessWorker(QObject):
-    """``start()`` once; then exactly one of succeeded / failed / cancelled is emitted."""
+    """``start()`` once; then exactly one of succeeded / failed / cancelled is emitted.
+    ``partialArrived`` carries the items of a job's ``Partial`` reports, in order, before that."""
 
     progressed = Signal(int, int, str)
-    partialArrived = Signal(object)  # part of the result, from a job that yields Partial reports
+    partialArrived = Signal(object)
     succeeded = Signal(object)
     failed = Signal(str)
     cancelled = Signal()
@@ -43,6 +45,8 @@ class ProcessWorker(QObject):
         self._process: multiprocessing.Process | None = None
         self._reader: threading.Thread | None = None
         self._settled = False  # an outcome was emitted; later messages are ignored
+        self._connection = None  # the window's end of the pipe (the reader thread receives on it)
+        self._stopping = False  # stop() was asked: the job ends at its next yield
         self._messageArrived.connect(self._on_reader_message)
 
     @property
@@ -54,11 +58,12 @@ class ProcessWorker(QObject):
 
     def start(self) -> None:
         context = multiprocessing.get_context("spawn")
-        receiver, sender = context.Pipe(duplex=False)
+        receiver, sender = context.Pipe(duplex=True)  # the window writes only to ask for a stop
+        self._connection = receiver
         self._process = context.Process(target=child_main, args=(sender, self._job_name, self._arguments),
                                         name=f"inspector-{self._job_name}", daemon=True)
         self._process.start()
-        sender.close()  # only the child holds the writing end: its exit means end of file
+        sender.close()  # only the child holds its end: the child's exit means end of file
         self._reader = threading.Thread(target=self._read_messages, args=(receiver,),
                                         name=f"inspector-{self._job_name}-reader", daemon=True)
         self._reader.start()
@@ -71,6 +76,23 @@ class ProcessWorker(QObject):
         if not self._settled:
             self._settled = True
             self.cancelled.emit()
+
+    def stop(self, grace_ms: int = _STOP_GRACE_MS) -> None:
+        """Ask the job to end at its next yield, running its cleanup (a writer removes its
+        temporary file); ``cancelled`` follows once it has. Killed if still running after
+        ``grace_ms``. Returns at once."""
+        if self._settled or self._process is None:
+            return
+        self._stopping = True
+        try:
+            self._connection.send_bytes(STOP_MESSAGE)
+        except (OSError, ValueError):
+            pass  # the child has just ended: its outcome is on its way
+        QTimer.singleShot(grace_ms, self, self._on_stop_grace_timeout)
+
+    def _on_stop_grace_timeout(self) -> None:
+        if self._process is not None and self._process.is_alive():
+            self._process.kill()  # the reader thread then reports the exit, taken as cancelled
 
     def wait(self, timeout: float = _JOIN_TIMEOUT_S) -> None:
         """Block until the process and the reader thread are gone (they end quickly once killed)."""
@@ -109,14 +131,15 @@ class ProcessWorker(QObject):
         if kind == "progress":
             self.progressed.emit(*message[1:])
         elif kind == "partial":
-            self.progressed.emit(*message[1:4])
-            self.partialArrived.emit(message[4])
-        elif kind in ("result", "error", "exited"):
+            self.partialArrived.emit(message[1])
+        elif kind in ("result", "error", "exited", "cancelled"):
             self._settled = True
             if kind == "result":
                 self.succeeded.emit(message[1])
             elif kind == "error":
                 self.failed.emit(message[1])
+            elif kind == "cancelled" or self._stopping:
+                self.cancelled.emit()
             else:
                 self.failed.emit(crash_message(message[1]))
 

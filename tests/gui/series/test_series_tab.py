@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QMessageBox
 
 from inspector.core.progress import run_job
 from inspector.core.series import series_job
@@ -148,21 +149,37 @@ def test_a_series_that_cannot_be_summarised_says_why_in_place(qtbot, window, bad
     assert tab.pages.currentWidget() is tab.messages and window.tabs.count() == 1
 
 
-def test_dropping_a_run_folder_asks_and_opens_a_series(qtbot, window, series_runs, monkeypatch):
-    asked = []
-    monkeypatch.setattr(window, "ask_open_as", lambda folder: asked.append(folder) or "series")
-    drop(window, [series_runs["timm"].folder])
-    assert asked == [series_runs["timm"].folder]
+def test_dropping_a_run_folder_asks_and_opens_a_series_or_each_file(qtbot, window, series_runs):
+    folder = series_runs["timm"].folder
+    drop(window, [folder])
+    question = window.findChild(QMessageBox)
+    assert window.tabs.count() == 0 and "holds several checkpoints" in question.text()
+    question.series_button.click()
     tab = window.tabs.currentWidget()
-    assert isinstance(tab, SeriesTab) and window.documents() == []
+    assert isinstance(tab, SeriesTab) and tab.paths == [folder] and window.documents() == []
     qtbot.waitUntil(lambda: tab.state != "loading", timeout=TIMEOUT_MS)
-    monkeypatch.setattr(window, "ask_open_as", lambda folder: "files")
-    drop(window, [series_runs["timm"].folder])
+    assert window.windowTitle().startswith("Series: ") and "4 checkpoints" not in window.status_label.text()
+    assert window.status_label.text().startswith("3 checkpoints of one model")
+    drop(window, [folder])
+    next(box for box in window.findChildren(QMessageBox) if box.isVisible()).files_button.click()
     assert len(window.documents()) == 4  # three checkpoints and model_best, each a document
     for document in window.documents():
         qtbot.waitUntil(lambda: document.state != "loading", timeout=TIMEOUT_MS)
     window.close_document(window.tabs.indexOf(tab))
     assert tab not in window.series_tabs()
+
+
+def test_compare_these_two_opens_the_compare_view(qtbot, window, series_runs):
+    from inspector.gui.compare.compare_view import CompareView
+
+    run = series_runs["lightning"]
+    tab = open_series(qtbot, window, run.folder)
+    tab.table.select_rows([0, 3])
+    tab.table.compare_button.click()
+    view = window.tabs.currentWidget()
+    assert isinstance(view, CompareView)
+    assert (view.state.path_a, view.state.path_b) == (run.paths[0], run.paths[3])
+    qtbot.waitUntil(lambda: view.phase != "running", timeout=TIMEOUT_MS)
 
 
 def test_file_menu_opens_a_series(window):

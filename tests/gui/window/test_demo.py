@@ -9,12 +9,13 @@ import sys
 import pytest
 
 from inspector import demo
+from inspector.core.progress import run_job
 
 
 @pytest.fixture(scope="module")
 def demo_cache(tmp_path_factory):
     cache = tmp_path_factory.mktemp("cache") / "checkpoint-inspector" / "demo"
-    return str(cache), demo.build_demo_checkpoints(str(cache))
+    return str(cache), run_job(demo.build_demo_job(str(cache)))
 
 
 def test_demo_files_match_torchvision(demo_cache):
@@ -40,7 +41,7 @@ def test_the_cache_is_reused(demo_cache):
     cache, paths = demo_cache
     stamps = [os.stat(path).st_mtime_ns for path in paths]
     assert demo.cached_demo_files(cache) == paths
-    assert demo.build_demo_checkpoints(cache) == paths
+    assert run_job(demo.build_demo_job(cache)) == paths
     assert [os.stat(path).st_mtime_ns for path in paths] == stamps
 
 

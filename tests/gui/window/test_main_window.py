@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from inspector.gui.window.main_window import DEFAULT_WINDOW_SIZE, MainWindow
 from inspector.gui.window.recent_files import RecentFiles
@@ -71,6 +71,7 @@ def test_dropping_a_folder_opens_the_checkpoints_inside(qtbot, window, checkpoin
 
     folder = os.path.dirname(checkpoint_files["general.pt"])
     drop(window, [folder])
+    window.findChild(QMessageBox).files_button.click()  # not as a series
     assert sorted(document.path for document in window.documents()) == sorted(checkpoint_files.values())
     for document in window.documents():
         wait_loaded(qtbot, document)
@@ -171,7 +172,6 @@ def test_code_running_globals_show_a_danger_banner(qtbot, window, tmp_path):
 
 
 def _process_exists(pid: int) -> bool:
-    import os
 
     try:
         with open(f"/proc/{pid}/stat") as stat:

@@ -53,6 +53,17 @@ def test_cancel_kills_a_long_load_at_once(qtbot, slow_file):
     assert not _alive(worker.pid) and not worker.is_running()
 
 
+def test_stop_ends_the_job_at_its_next_yield_and_the_process_exits_by_itself(qtbot, slow_file):
+    worker, outcome = start_load(qtbot, slow_file)
+    qtbot.waitUntil(lambda: bool(outcome["progress"]), timeout=30_000)
+    assert not settled(outcome), "the slow file loaded too fast to test stopping"
+    with qtbot.waitSignal(worker.cancelled, timeout=30_000):
+        worker.stop()
+    worker.wait()
+    assert "result" not in outcome and "error" not in outcome
+    assert worker._process.exitcode == 0  # it returned; it was not killed
+
+
 def test_a_crashed_reader_becomes_an_error_message(qtbot, slow_file):
     worker, outcome = start_load(qtbot, slow_file)
     qtbot.waitUntil(lambda: worker.pid is not None and _alive(worker.pid), timeout=30_000)

@@ -1,0 +1,1 @@
+"""The compare view: two checkpoints side by side, key by key."""

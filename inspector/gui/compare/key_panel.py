@@ -1,0 +1,232 @@
+"""The selected key, A and B side by side: their statistics and the diff's numbers, overlaid
+histograms on shared edges, a histogram of Δ, and heatmaps of A, B and Δ.
+
+Values are read on plot threads, one runner per kind of result (latest wins), after a short
+debounce like the tensor panel's. ``plotsFinished`` fires once everything for the key is drawn.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any, Callable
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QLabel, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
+
+from inspector.core import compare_views
+from inspector.core.compare_state import CompareRow
+from inspector.gui.compare.pair_heatmaps import PairHeatmaps
+from inspector.gui.compare.pair_histogram import PairHistogramPlot
+from inspector.gui.compare.pair_stats import PairStatsView
+from inspector.gui.compare.status_style import status_label
+from inspector.gui.formatting import shape_text
+from inspector.gui.panels.histogram_plot import HistogramPlot
+from inspector.gui.panels.node_header import NodeHeader
+from inspector.gui.workers.plot_runner import PlotRunner
+
+DEBOUNCE_MS = 70
+RUNNERS = ("stats", "histogram", "delta", "heatmap")
+HEATMAP_TAB = 1
+PLOT_MIN_HEIGHT = 72
+
+
+class KeyPanel(QWidget):
+    plotsFinished = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._entry: CompareRow | None = None
+        self._stats: compare_views.PairStats | None = None
+        self._pending: set[PlotRunner] = set()
+        self._runners = {name: self._make_runner(name) for name in RUNNERS}
+        self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
+        self._debounce.timeout.connect(self._on_debounce_timeout)
+        self._build_widgets()
+        self._connect()
+        self.show_entry(None)
+
+    # -- interface ---------------------------------------------------------------------
+    def show_entry(self, entry: CompareRow | None) -> None:
+        """Show ``entry`` (None: a hint); its values are read in the background."""
+        self._cancel_all()
+        self._entry, self._stats = entry, None
+        if entry is None:
+            self.pages.setCurrentWidget(self.empty_page)
+            return
+        self.header.show_node(SimpleNamespace(name=entry.key, key=entry.key), _details(entry))
+        self.stats_view.set_entry(entry)
+        self.stats_view.set_stats(None)
+        self.histogram.set_message("computing…")
+        self.delta_histogram.set_message("computing…" if _has_delta(entry) else _no_delta_reason(entry))
+        tensor = entry.tensor_a or entry.tensor_b
+        if tensor is not None:
+            self.heatmaps.configure(tensor.shape, tensor.is_contiguous())
+        self.tabs.setTabEnabled(HEATMAP_TAB, entry.ndim >= 2)
+        self.pages.setCurrentWidget(self.key_page)
+        self._debounce.start()
+
+    def entry(self) -> CompareRow | None:
+        return self._entry
+
+    def is_busy(self) -> bool:
+        return self._debounce.isActive() or any(runner.is_busy() for runner in self._runners.values())
+
+    def runner(self, name: str) -> PlotRunner:
+        return self._runners[name]
+
+    def shutdown(self) -> None:
+        self._debounce.stop()
+        self._pending.clear()
+        self.header.stop_progress()
+        for runner in self._runners.values():
+            runner.shutdown()
+
+    # -- jobs --------------------------------------------------------------------------
+    def _on_debounce_timeout(self) -> None:
+        entry = self._entry
+        a, b = entry.tensor_a, entry.tensor_b
+        if a is None and b is None:
+            self.histogram.set_message("no values in either file")
+        else:
+            self._submit("stats", lambda: compare_views.pair_stats_job(a, b))
+            if _has_delta(entry):
+                self._submit_delta()
+            if entry.ndim >= 2:
+                self._submit_heatmap()
+        self._finish_if_idle()
+
+    def _submit_histogram(self) -> None:
+        entry, bins, stats = self._entry, self.histogram.bins(), self._stats
+        self.histogram.set_message("computing…")
+        self._submit("histogram", lambda: compare_views.pair_histograms_job(entry.tensor_a, entry.tensor_b, bins, stats))
+
+    def _submit_delta(self) -> None:
+        entry, bins = self._entry, self.delta_histogram.bins()
+        self.delta_histogram.set_message("computing…")
+        self._submit("delta", lambda: compare_views.delta_histogram_job(entry.tensor_a, entry.tensor_b, bins))
+
+    def _submit_heatmap(self) -> None:
+        entry, request = self._entry, self.heatmaps.request()
+        self._submit("heatmap", lambda: compare_views.pair_slices_job(entry.tensor_a, entry.tensor_b, request))
+
+    def _submit(self, name: str, job_factory: Callable[[], Any]) -> None:
+        runner = self._runners[name]
+        if not self._pending:
+            self.header.start_progress()
+        self._pending.add(runner)
+        runner.submit(job_factory)
+
+    def _cancel_all(self) -> None:
+        self._debounce.stop()
+        self._pending.clear()
+        for runner in self._runners.values():
+            runner.cancel()
+        self.header.stop_progress()
+
+    def _finish_if_idle(self) -> None:
+        if not self._pending and not self._debounce.isActive():
+            self.header.stop_progress()
+            self.plotsFinished.emit()
+
+    # -- results -----------------------------------------------------------------------
+    def _make_runner(self, name: str) -> PlotRunner:
+        runner = PlotRunner(self)
+        runner.finished.connect(lambda result, kind=name: self._on_runner_finished(kind, result))
+        runner.failed.connect(lambda message, kind=name: self._on_runner_failed(kind, message))
+        if name != "heatmap":
+            runner.progressed.connect(lambda report: self.header.show_progress(report.fraction))
+        runner.settled.connect(lambda r=runner: self._on_runner_settled(r))
+        return runner
+
+    def _on_runner_finished(self, kind: str, result: Any) -> None:
+        if kind == "stats":
+            self._stats = result
+            self.stats_view.set_stats(result)
+            self._submit_histogram()
+        elif kind == "histogram":
+            self.histogram.set_histogram(result)
+        elif kind == "delta":
+            self.delta_histogram.set_histogram(result)
+        else:
+            self.heatmaps.set_slices(result)
+
+    def _on_runner_failed(self, kind: str, message: str) -> None:
+        if kind == "heatmap":
+            self.heatmaps.clear(message)
+        elif kind == "delta":
+            self.delta_histogram.set_message(message)
+        else:
+            self.histogram.set_message(message)
+
+    def _on_runner_settled(self, runner: PlotRunner) -> None:
+        self._pending.discard(runner)
+        self._finish_if_idle()
+
+    # -- user changes ------------------------------------------------------------------
+    def _on_histogram_bins_changed(self, _bins: int) -> None:
+        if self._stats is not None and not self._debounce.isActive():
+            self._submit_histogram()
+
+    def _on_delta_bins_changed(self, _bins: int) -> None:
+        if self._entry is not None and _has_delta(self._entry) and not self._debounce.isActive():
+            self._submit_delta()
+
+    def _on_heatmaps_slice_requested(self, _request: Any) -> None:
+        if self._entry is not None and not self._debounce.isActive():
+            self._submit_heatmap()
+
+    # -- construction ------------------------------------------------------------------
+    def _build_widgets(self) -> None:
+        self.header = NodeHeader()
+        self.stats_view = PairStatsView()
+        self.histogram = PairHistogramPlot()
+        self.delta_histogram = HistogramPlot()
+        self.delta_histogram.plot.setLabel("bottom", "Δ = B − A")
+        for plot in (self.histogram, self.delta_histogram):
+            plot.setMinimumHeight(PLOT_MIN_HEIGHT)  # squeezable: a short window keeps its table
+        histograms = QSplitter(Qt.Orientation.Vertical, childrenCollapsible=False)
+        histograms.addWidget(self.histogram)
+        histograms.addWidget(self.delta_histogram)
+        self.heatmaps = PairHeatmaps()
+        self.tabs = QTabWidget(documentMode=True)
+        self.tabs.addTab(histograms, "Histograms")
+        self.tabs.addTab(self.heatmaps, "Heatmaps")
+        self.key_page = QWidget()
+        layout = QVBoxLayout(self.key_page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.header, self.stats_view):
+            layout.addWidget(widget)
+        layout.addWidget(self.tabs, 1)
+        self.empty_page = QLabel("Select a key in the table to compare its values.",
+                                 alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True)
+        self.empty_page.setEnabled(False)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.key_page)
+        self.pages.addWidget(self.empty_page)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.pages)
+
+    def _connect(self) -> None:
+        self.histogram.binsChanged.connect(self._on_histogram_bins_changed)
+        self.delta_histogram.binsChanged.connect(self._on_delta_bins_changed)
+        self.heatmaps.sliceRequested.connect(self._on_heatmaps_slice_requested)
+
+
+def _has_delta(entry: CompareRow) -> bool:
+    return compare_views.delta_views(entry.tensor_a, entry.tensor_b) is not None
+
+
+def _no_delta_reason(entry: CompareRow) -> str:
+    if entry.tensor_a is None or entry.tensor_b is None:
+        return f"no Δ: the key is {status_label(entry.status)}"
+    return "no Δ: A and B differ in rank"
+
+
+def _details(entry: CompareRow) -> str:
+    sides = [f"{side} {shape_text(shape)} {dtype}" if shape is not None else f"no {side}"
+             for side, shape, dtype in (("A", entry.shape_a, entry.dtype_a), ("B", entry.shape_b, entry.dtype_b))]
+    parts = [status_label(entry.status), *sides]
+    if entry.error:
+        parts.append(entry.error)
+    return "  ·  ".join(parts)
