@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -269,10 +269,12 @@ class PairAccumulator:
     ``differences=False`` leaves out what only |Δ| gives (max|Δ|, Σ|Δ|, ``mismatched``): the
     norms, ΣΔ², the inner product and the NaN/Inf counts are all a series needs. Segments may
     be float64 (complex128 for complex dtypes) already: they are then used as they are.
+    ``dot`` sums products (``sliced_dot`` unless BLAS is known to stay on one thread).
     """
 
     def __init__(self, dtype_a: str, dtype_b: str, rtol: float, atol: float, scratch: Scratch,
-                 differences: bool = True) -> None:
+                 differences: bool = True, dot: Callable[[np.ndarray, np.ndarray], float] | None = None) -> None:
+        self.sum_of_products = dot or sliced_dot
         self.metrics = PairMetrics()
         self.rtol = rtol
         self.atol = atol
@@ -302,8 +304,8 @@ class PairAccumulator:
             return
         a64, b64 = self._float64("a", a), self._float64("b", b)
         difference = np.subtract(b64, a64, out=self.scratch.get("difference", np.float64, a.size))
-        square_a, square_b = squares or (sliced_dot(a64, a64), sliced_dot(b64, b64))
-        sums = (sliced_dot(difference, difference), square_a, square_b, sliced_dot(a64, b64))
+        square_a, square_b = squares or (self.sum_of_products(a64, a64), self.sum_of_products(b64, b64))
+        sums = (self.sum_of_products(difference, difference), square_a, square_b, self.sum_of_products(a64, b64))
         if all(math.isfinite(total) for total in sums[:3]):  # no NaN or Inf in either block
             self._add_finite(a64, difference, sums)
             if self.exact and self.differences:
@@ -352,8 +354,8 @@ class PairAccumulator:
             metrics.mismatched += int(np.count_nonzero(~both & ~agree))
         a_finite, b_finite = a64[both], b64[both]
         difference = b_finite - a_finite
-        sums = (sliced_dot(difference, difference), sliced_dot(a_finite, a_finite), sliced_dot(b_finite, b_finite),
-                sliced_dot(a_finite, b_finite))
+        dot = self.sum_of_products
+        sums = (dot(difference, difference), dot(a_finite, a_finite), dot(b_finite, b_finite), dot(a_finite, b_finite))
         self._add_finite(a_finite, difference, sums)
 
     def _add_complex(self, a: np.ndarray, b: np.ndarray) -> None:
@@ -370,8 +372,8 @@ class PairAccumulator:
         a, b = a[both], b[both]
         magnitude = np.abs(b - a)
         abs_a, abs_b = np.abs(a), np.abs(b)
-        sums = (sliced_dot(magnitude, magnitude), sliced_dot(abs_a, abs_a), sliced_dot(abs_b, abs_b),
-                float(np.vdot(a, b).real))
+        dot = self.sum_of_products
+        sums = (dot(magnitude, magnitude), dot(abs_a, abs_a), dot(abs_b, abs_b), float(np.vdot(a, b).real))
         self._add_finite(abs_a, magnitude, sums)
 
 

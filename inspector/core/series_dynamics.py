@@ -22,6 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 import numpy as np
 
 from inspector.core.all_stats import split_rows
+from inspector.core.blas_threads import one_blas_thread
 from inspector.core.dtypes import COMPLEX, ITEMSIZE
 from inspector.core.errors import CheckpointError
 from inspector.core.model import TensorRef
@@ -70,7 +71,7 @@ class _Own:
         self.numel = self.finite = self.nan = self.inf = 0
         self.sum_sq = 0.0
 
-    def add(self, values: np.ndarray, squares: list[float]) -> None:
+    def add(self, values: np.ndarray, squares: list[float], dot: Callable[[np.ndarray, np.ndarray], float]) -> None:
         """Add a part, given the sum of squares of each of its blocks."""
         self.numel += values.size
         total = sum(squares)
@@ -85,19 +86,24 @@ class _Own:
         self.nan += nan
         self.inf += values.size - kept.size - nan
         self.finite += kept.size
-        self.sum_sq += sum(_block_squares(kept))
+        self.sum_sq += sum(_block_squares(kept, dot))
 
     def merge(self, other: _Own) -> None:
         for name in self.__slots__:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-def _block_squares(values: np.ndarray) -> list[float]:
+def _block_squares(values: np.ndarray, dot: Callable[[np.ndarray, np.ndarray], float]) -> list[float]:
     """Σx² (Σ|x|² for complex values) of each BLOCK of ``values``, in float64."""
+    blocks = [values[start:start + BLOCK] for start in range(0, values.size, BLOCK)]
     if values.dtype.kind == "c":
-        return [float(np.vdot(values[start:start + BLOCK], values[start:start + BLOCK]).real)
-                for start in range(0, values.size, BLOCK)]
-    return [sliced_dot(values[start:start + BLOCK], values[start:start + BLOCK]) for start in range(0, values.size, BLOCK)]
+        return [float(np.vdot(block, block).real) for block in blocks]
+    return [dot(block, block) for block in blocks]
+
+
+def whole_dot(x: np.ndarray, y: np.ndarray) -> float:
+    """Σ x·y as one BLAS call: for threads whose BLAS runs on one thread (``one_blas_thread``)."""
+    return float(np.dot(x, y))
 
 
 class _PartResult:
@@ -129,9 +135,10 @@ def dynamics_job(keys: list[str], tensors: list[list[TensorRef | None]],
     """The dynamics of every key; ``tensors[i][t]`` is key i's tensor in checkpoint t (None
     when absent). Yields Progress in bytes read; ``on_layer`` sees each key as soon as it is
     done (in key order). Closing the job stops the threads after the part they are reading."""
-    run = _Run()
     results: dict[str, LayerSeries] = {}
-    with FileCache() as files, ThreadPoolExecutor(workers or _default_workers(), "series") as pool:
+    with one_blas_thread() as single, FileCache() as files, \
+            ThreadPoolExecutor(workers or _default_workers(), "series") as pool:
+        run = _Run(whole_dot if single else sliced_dot)
         _open_all(files, tensors)
         pending = [run.submit(pool, files, row) for row in tensors]
         try:
@@ -165,7 +172,8 @@ def _open_all(files: FileCache, tensors: list[list[TensorRef | None]]) -> None:
 class _Run:
     """The bytes to read and read so far, and the cancel flag, shared with the threads."""
 
-    def __init__(self) -> None:
+    def __init__(self, dot: Callable[[np.ndarray, np.ndarray], float]) -> None:
+        self.dot = dot  # sums products: whole blocks when BLAS stays on one thread, else short slices
         self.cancelled = threading.Event()
         self.total = self.done = 0
         self.lock = threading.Lock()
@@ -239,6 +247,7 @@ def _walk_part(run: _Run, column: list[TensorRef | None], files: FileCache, slot
     """Read one part from every checkpoint in order, keeping the first and the previous
     (their values and the squares of their blocks: each is summed once, used up to three times)."""
     result = _PartResult(len(column))
+    _prefetch(column, files)
     first = previous = None
     for index, part in enumerate(column):
         if run.cancelled.is_set():
@@ -253,23 +262,39 @@ def _walk_part(run: _Run, column: list[TensorRef | None], files: FileCache, slot
             previous = None
             continue
         run.count(_nbytes(part))
-        current = (values, _block_squares(values))
+        current = (values, _block_squares(values, run.dot))
         result.own[index] = own = _Own()
-        own.add(*current)
+        own.add(*current, run.dot)
         if previous is not None:
-            result.previous[index] = _pair(previous, current, column[index - 1].dtype, part.dtype, slots.scratch)
+            result.previous[index] = _pair(previous, current, column[index - 1].dtype, part.dtype, slots.scratch, run.dot)
         if index == 0:
             first = current
         elif first is not None:
-            result.first[index] = _pair(first, current, column[0].dtype, part.dtype, slots.scratch)
+            result.first[index] = _pair(first, current, column[0].dtype, part.dtype, slots.scratch, run.dot)
         previous = current
     return result
 
 
+def _prefetch(column: list[TensorRef | None], files: FileCache) -> None:
+    """Ask the kernel to start reading the part in every checkpoint now: the disk then works
+    while the first checkpoints' values are summed (the reads themselves come in order)."""
+    if not hasattr(os, "posix_fadvise"):
+        return
+    for part in column:
+        if part is None or part.storage is None or not part.is_contiguous():
+            continue
+        try:
+            descriptor, _ = files.get(part.storage.path)
+            start = part.storage.offset + part.storage_offset * ITEMSIZE.get(part.dtype, 1)
+            os.posix_fadvise(descriptor, start, _nbytes(part), os.POSIX_FADV_WILLNEED)
+        except (CheckpointError, OSError):
+            pass  # the read itself will say what is wrong
+
+
 def _pair(a: tuple[np.ndarray, list[float]], b: tuple[np.ndarray, list[float]], dtype_a: str, dtype_b: str,
-          scratch: Scratch) -> PairMetrics:
+          scratch: Scratch, dot: Callable[[np.ndarray, np.ndarray], float]) -> PairMetrics:
     (values_a, squares_a), (values_b, squares_b) = a, b
-    accumulator = PairAccumulator(dtype_a, dtype_b, 0.0, 0.0, scratch, differences=False)
+    accumulator = PairAccumulator(dtype_a, dtype_b, 0.0, 0.0, scratch, differences=False, dot=dot)
     for block, squares in enumerate(zip(squares_a, squares_b)):
         start = block * BLOCK
         accumulator.add(values_a[start:start + BLOCK], values_b[start:start + BLOCK], squares)

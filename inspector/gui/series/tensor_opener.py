@@ -56,5 +56,6 @@ def _may_lead_to(node: Any, steps: tuple, path: tuple) -> bool:
     if len(steps) > len(path) or path[:len(steps)] != steps or not node.children:
         return False
     if node.step is None and node.key:  # a module inside a state dict: the key starts with its prefix
-        return len(steps) < len(path) and isinstance(path[len(steps)], str) and path[len(steps)].startswith(node.key + ".")
+        following = path[len(steps)] if len(steps) < len(path) else None
+        return isinstance(following, str) and following.startswith(node.key + ".")
     return True
