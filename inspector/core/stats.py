@@ -14,27 +14,37 @@ Mean and variance are combined over chunks in float64 with Chan's parallel formu
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from inspector.core.dtypes import COMPLEX, FLOATING, ITEMSIZE
 from inspector.core.model import TensorRef
 from inspector.core.progress import Job, Progress
+from inspector.core.value_object import EqualByFields
 from inspector.core.values import DEFAULT_CHUNK, FileCache, Scratch, iter_chunks, stored_view
 
 
-@dataclass
-class TensorStats:
-    count: int = 0
-    min: float | int | None = None
-    max: float | int | None = None
-    mean: float | None = None
-    std: float | None = None
-    nan: int = 0
-    inf: int = 0
-    zeros: int = 0
-    error: str | None = None  # why the values could not be read
+STAT_FIELDS = ("count", "min", "max", "mean", "std", "nan", "inf", "zeros", "error")
+
+
+class TensorStats(EqualByFields):
+    """The statistics of one tensor (see the module's note); ``error`` says why the values could
+    not be read. A plain class: dataclasses cost every CLI run the compiling of their methods."""
+
+    __slots__ = STAT_FIELDS
+    __hash__ = None  # mutable, compared by value
+
+    def __init__(self, count: int = 0, min: float | int | None = None, max: float | int | None = None,
+                 mean: float | None = None, std: float | None = None, nan: int = 0, inf: int = 0,
+                 zeros: int = 0, error: str | None = None) -> None:
+        self.count, self.min, self.max, self.mean, self.std = count, min, max, mean, std
+        self.nan, self.inf, self.zeros, self.error = nan, inf, zeros, error
+
+    def _fields(self) -> tuple:
+        return tuple(getattr(self, name) for name in STAT_FIELDS)
+
+    def __repr__(self) -> str:
+        return "TensorStats(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in STAT_FIELDS) + ")"
 
     @property
     def finite(self) -> int:
@@ -42,7 +52,7 @@ class TensorStats:
 
     def as_dict(self) -> dict[str, object]:
         """JSON-safe: non-finite floats become None; ``error`` only when there is one."""
-        result = {key: _json_number(value) for key, value in asdict(self).items()}
+        result = {name: _json_number(getattr(self, name)) for name in STAT_FIELDS}
         if self.error is None:
             del result["error"]
         return result
@@ -94,6 +104,14 @@ class RunningStats:
         self.scale = 1.0  # moments are kept in units of ``scale``
         self.low: object = None
         self.high: object = None
+
+    def __getstate__(self) -> dict:
+        """What crosses from a worker process: the sums, not the work buffers."""
+        return {name: value for name, value in self.__dict__.items() if name != "scratch"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.scratch = Scratch()
 
     def add(self, chunk: np.ndarray, repeats: int = 1) -> None:
         """Add the chunk's values, each counted ``repeats`` times (a stride-0 view's repeats)."""

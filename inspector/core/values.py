@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -20,6 +19,7 @@ import numpy as np
 from inspector.core.dtypes import ITEMSIZE
 from inspector.core.errors import CheckpointError
 from inspector.core.model import TensorRef
+from inspector.core.value_object import EqualByFields
 
 DEFAULT_CHUNK = 1 << 22
 # A view may visit its stored elements more than once (overlapping strides). Walking it is
@@ -60,12 +60,14 @@ def numpy_dtype(name: str) -> np.dtype:
     raise CheckpointError(f"cannot read values of dtype {name!r}")
 
 
-@dataclass(frozen=True)
 class _Codec:
     """How stored elements are addressed (``unit``) and turned into the returned array."""
 
-    unit: np.dtype
-    finish: Callable[[np.ndarray], np.ndarray]
+    __slots__ = ("unit", "finish")
+
+    def __init__(self, unit: np.dtype, finish: Callable[[np.ndarray], np.ndarray]) -> None:
+        self.unit = unit
+        self.finish = finish
 
 
 def _codec(name: str, byteorder: str) -> _Codec:
@@ -146,12 +148,14 @@ class Scratch:
         return buffer[:size]
 
 
-@dataclass(frozen=True)
 class _Plan:
-    codec: _Codec
-    itemsize: int
-    base: int  # file offset of element 0 of the storage
-    path: str
+    __slots__ = ("codec", "itemsize", "base", "path")
+
+    def __init__(self, codec: _Codec, itemsize: int, base: int, path: str) -> None:
+        self.codec = codec
+        self.itemsize = itemsize
+        self.base = base  # file offset of element 0 of the storage
+        self.path = path
 
 
 def _checked_plan(t: TensorRef, files: FileCache) -> _Plan:
@@ -223,14 +227,22 @@ def _span_last(shape: tuple[int, ...], stride: tuple[int, ...]) -> int:
     return sum((size - 1) * step for size, step in zip(shape, stride))
 
 
-@dataclass(frozen=True)
-class Block:
+class Block(EqualByFields):
     """Part of a view, read from one byte span: elements ``offset .. offset+span-1``."""
 
-    shape: tuple[int, ...]
-    stride: tuple[int, ...]  # relative to ``offset``, in elements
-    offset: int
-    span: int
+    __slots__ = ("shape", "stride", "offset", "span")
+
+    def __init__(self, shape: tuple[int, ...], stride: tuple[int, ...], offset: int, span: int) -> None:
+        self.shape = shape
+        self.stride = stride  # relative to ``offset``, in elements
+        self.offset = offset
+        self.span = span
+
+    def _fields(self) -> tuple:
+        return (self.shape, self.stride, self.offset, self.span)
+
+    def __repr__(self) -> str:
+        return f"Block(shape={self.shape}, stride={self.stride}, offset={self.offset}, span={self.span})"
 
     @property
     def is_dense(self) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import threading
 
 import pytest
 import torch
@@ -16,7 +15,6 @@ from inspector.core.progress import run_job
 from inspector.core import all_stats
 from inspector.core.all_stats import compute_all_stats
 from inspector.core.stats import TensorStats
-from inspector.core.values import FileCache
 from tests.core.values_helpers import tensor_stats
 from tests.core.test_values import make_ref, random_tensor, saved_checkpoint  # noqa: F401 (fixture)
 
@@ -152,13 +150,50 @@ def test_compute_all_stats_reports_progress_and_errors(folder):
 
 
 @pytest.mark.parametrize("part_elements", [1, 97, 1 << 23])
-def test_parts_read_by_threads_merge_to_the_same_stats(folder, monkeypatch, part_elements):
-    """A tensor cut into parts (one thread each) gives torch's stats, whatever the cut."""
+def test_parts_merge_to_the_same_stats(folder, monkeypatch, part_elements):
+    """A tensor cut into parts (each reduced apart, then merged) gives torch's stats, whatever the cut."""
     monkeypatch.setattr(all_stats, "PART_ELEMENTS", part_elements)
     checkpoint, tensors = _checkpoint(folder)
-    results = run_job(compute_all_stats(checkpoint, max_elements=50, workers=3))
+    results = run_job(compute_all_stats(checkpoint, max_elements=50, workers=1))
     for key in ("w", "wt"):
         assert_stats_match(results[("state_dict", key)], expected_float_stats(tensors[key]))
+
+
+WORKER_SCRIPT = """
+import json, multiprocessing, sys
+from inspector.core import all_stats
+from inspector.core.loader import open_checkpoint
+from inspector.core.progress import run_job
+all_stats.PARALLEL_FROM_BYTES = 0
+all_stats.PART_ELEMENTS = 97
+assert all_stats.can_fork()
+checkpoint = open_checkpoint(sys.argv[1])
+job = all_stats.compute_all_stats(checkpoint, max_elements=50, workers=3)
+next(job)
+job.close()  # cancelled at its first report: no worker may be left
+left = len(multiprocessing.active_children())
+results = run_job(all_stats.compute_all_stats(checkpoint, max_elements=50, workers=3))
+print(json.dumps({"left": left, "stats": {path[-1]: stats.as_dict() for path, stats in results.items()}}))
+"""
+
+
+def test_worker_processes_give_torchs_stats_and_stop_when_cancelled(tmp_path):
+    """The parallel path runs in a fresh process (forking is refused where threads run)."""
+    import subprocess
+    import sys
+
+    tensors = {"w": torch.randn(300, 70), "t": torch.randn(90, 40).t(), "e": torch.arange(6.0).expand(50, 6),
+               "i": torch.arange(-5, 400)}
+    torch.save(tensors, tmp_path / "many.pt")
+    done = subprocess.run([sys.executable, "-c", WORKER_SCRIPT, str(tmp_path / "many.pt")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["left"] == 0
+    for name in ("w", "t", "e"):
+        assert_stats_match(TensorStats(**report["stats"][name]), expected_float_stats(tensors[name]))
+    ints = report["stats"]["i"]
+    assert (ints["min"], ints["max"], ints["count"]) == (-5, 399, 405)
 
 
 def test_tied_views_are_read_once(folder, monkeypatch):
@@ -185,18 +220,6 @@ def test_compute_all_stats_cancels_and_closes_files(folder):
     with pytest.raises(Cancelled):
         run_job(compute_all_stats(checkpoint, max_elements=100), cancel)
     assert len(os.listdir("/proc/self/fd")) == open_before
-    assert not [thread for thread in threading.enumerate() if thread.name.startswith("stats")]
-
-
-def test_a_cancelled_run_stops_reading_at_the_next_chunk(folder):
-    checkpoint, _ = _checkpoint(folder)
-    weight = checkpoint.root["state_dict"]["w"]
-    run = all_stats._Run(max_elements=10)
-    run.cancelled.set()
-    with FileCache() as files:
-        assert run._reduce(weight, 1, "float", files).count == 0
-        run.cancelled.clear()
-        assert run._reduce(weight, 1, "float", files).count == weight.numel
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")

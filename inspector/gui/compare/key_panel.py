@@ -8,9 +8,9 @@ debounce like the tensor panel's. ``plotsFinished`` fires once everything for th
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
 from inspector.core import compare_views
@@ -22,6 +22,7 @@ from inspector.gui.compare.status_style import status_label
 from inspector.gui.formatting import shape_text
 from inspector.gui.panels.histogram_plot import HistogramPlot
 from inspector.gui.panels.node_header import NodeHeader
+from inspector.gui.workers.plot_channels import PlotChannels
 from inspector.gui.workers.plot_runner import PlotRunner
 
 DEBOUNCE_MS = 70
@@ -37,18 +38,15 @@ class KeyPanel(QWidget):
         super().__init__(parent)
         self._entry: CompareRow | None = None
         self._stats: compare_views.PairStats | None = None
-        self._pending: set[PlotRunner] = set()
-        self._runners = {name: self._make_runner(name) for name in RUNNERS}
-        self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
-        self._debounce.timeout.connect(self._on_debounce_timeout)
         self._build_widgets()
+        self._channels = self._make_channels()
         self._connect()
         self.show_entry(None)
 
     # -- interface ---------------------------------------------------------------------
     def show_entry(self, entry: CompareRow | None) -> None:
         """Show ``entry`` (None: a hint); its values are read in the background."""
-        self._cancel_all()
+        self._channels.cancel_all()
         self._entry, self._stats = entry, None
         if entry is None:
             self.pages.setCurrentWidget(self.empty_page)
@@ -63,81 +61,48 @@ class KeyPanel(QWidget):
             self.heatmaps.configure(tensor.shape, tensor.is_contiguous())
         self.tabs.setTabEnabled(HEATMAP_TAB, entry.ndim >= 2)
         self.pages.setCurrentWidget(self.key_page)
-        self._debounce.start()
+        self._channels.restart()
 
     def entry(self) -> CompareRow | None:
         return self._entry
 
     def is_busy(self) -> bool:
-        return self._debounce.isActive() or any(runner.is_busy() for runner in self._runners.values())
+        return self._channels.is_busy()
 
     def runner(self, name: str) -> PlotRunner:
-        return self._runners[name]
+        return self._channels.runner(name)
 
     def shutdown(self) -> None:
-        self._debounce.stop()
-        self._pending.clear()
-        self.header.stop_progress()
-        for runner in self._runners.values():
-            runner.shutdown()
+        self._channels.shutdown()
 
     # -- jobs --------------------------------------------------------------------------
-    def _on_debounce_timeout(self) -> None:
+    def _on_channels_due(self) -> None:
         entry = self._entry
         a, b = entry.tensor_a, entry.tensor_b
         if a is None and b is None:
             self.histogram.set_message("no values in either file")
         else:
-            self._submit("stats", lambda: compare_views.pair_stats_job(a, b))
+            self._channels.submit("stats", lambda: compare_views.pair_stats_job(a, b))
             if _has_delta(entry):
                 self._submit_delta()
             if entry.ndim >= 2:
                 self._submit_heatmap()
-        self._finish_if_idle()
 
     def _submit_histogram(self) -> None:
         entry, bins, stats = self._entry, self.histogram.bins(), self._stats
         self.histogram.set_message("computing…")
-        self._submit("histogram", lambda: compare_views.pair_histograms_job(entry.tensor_a, entry.tensor_b, bins, stats))
+        self._channels.submit("histogram", lambda: compare_views.pair_histograms_job(entry.tensor_a, entry.tensor_b, bins, stats))
 
     def _submit_delta(self) -> None:
         entry, bins = self._entry, self.delta_histogram.bins()
         self.delta_histogram.set_message("computing…")
-        self._submit("delta", lambda: compare_views.delta_histogram_job(entry.tensor_a, entry.tensor_b, bins))
+        self._channels.submit("delta", lambda: compare_views.delta_histogram_job(entry.tensor_a, entry.tensor_b, bins))
 
     def _submit_heatmap(self) -> None:
         entry, request = self._entry, self.heatmaps.request()
-        self._submit("heatmap", lambda: compare_views.pair_slices_job(entry.tensor_a, entry.tensor_b, request))
-
-    def _submit(self, name: str, job_factory: Callable[[], Any]) -> None:
-        runner = self._runners[name]
-        if not self._pending:
-            self.header.start_progress()
-        self._pending.add(runner)
-        runner.submit(job_factory)
-
-    def _cancel_all(self) -> None:
-        self._debounce.stop()
-        self._pending.clear()
-        for runner in self._runners.values():
-            runner.cancel()
-        self.header.stop_progress()
-
-    def _finish_if_idle(self) -> None:
-        if not self._pending and not self._debounce.isActive():
-            self.header.stop_progress()
-            self.plotsFinished.emit()
+        self._channels.submit("heatmap", lambda: compare_views.pair_slices_job(entry.tensor_a, entry.tensor_b, request))
 
     # -- results -----------------------------------------------------------------------
-    def _make_runner(self, name: str) -> PlotRunner:
-        runner = PlotRunner(self)
-        runner.finished.connect(lambda result, kind=name: self._on_runner_finished(kind, result))
-        runner.failed.connect(lambda message, kind=name: self._on_runner_failed(kind, message))
-        if name != "heatmap":
-            runner.progressed.connect(lambda report: self.header.show_progress(report.fraction))
-        runner.settled.connect(lambda r=runner: self._on_runner_settled(r))
-        return runner
-
     def _on_runner_finished(self, kind: str, result: Any) -> None:
         if kind == "stats":
             self._stats = result
@@ -158,22 +123,26 @@ class KeyPanel(QWidget):
         else:
             self.histogram.set_message(message)
 
-    def _on_runner_settled(self, runner: PlotRunner) -> None:
-        self._pending.discard(runner)
-        self._finish_if_idle()
-
     # -- user changes ------------------------------------------------------------------
     def _on_histogram_bins_changed(self, _bins: int) -> None:
-        if self._stats is not None and not self._debounce.isActive():
+        if self._stats is not None and not self._channels.waiting():
             self._submit_histogram()
 
     def _on_delta_bins_changed(self, _bins: int) -> None:
-        if self._entry is not None and _has_delta(self._entry) and not self._debounce.isActive():
+        if self._entry is not None and _has_delta(self._entry) and not self._channels.waiting():
             self._submit_delta()
 
     def _on_heatmaps_slice_requested(self, _request: Any) -> None:
-        if self._entry is not None and not self._debounce.isActive():
+        if self._entry is not None and not self._channels.waiting():
             self._submit_heatmap()
+
+    def _make_channels(self) -> PlotChannels:
+        channels = PlotChannels(RUNNERS, self.header, DEBOUNCE_MS, quiet=("heatmap",), parent=self)
+        channels.due.connect(self._on_channels_due)
+        channels.finished.connect(self._on_runner_finished)
+        channels.failed.connect(self._on_runner_failed)
+        channels.settled.connect(self.plotsFinished)
+        return channels
 
     # -- construction ------------------------------------------------------------------
     def _build_widgets(self) -> None:

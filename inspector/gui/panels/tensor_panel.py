@@ -11,9 +11,9 @@ everything for the current node is drawn.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QPlainTextEdit, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
 from inspector.core import histogram, layer_metrics, slices, stats
@@ -26,6 +26,7 @@ from inspector.gui.panels.layer_chart import LayerChart
 from inspector.gui.panels.node_header import NodeHeader, group_details, tensor_details
 from inspector.gui.panels.stats_view import StatsView
 from inspector.gui.panels.values_preview import ValuesPreview, python_value
+from inspector.gui.workers.plot_channels import PlotChannels
 from inspector.gui.workers.plot_runner import PlotRunner
 
 DEBOUNCE_MS = 70
@@ -44,11 +45,8 @@ class TensorPanel(QWidget):
         self._node: Any = None
         self._group: GroupData | None = None
         self._stats: Any = None  # the selected tensor's TensorStats, once computed
-        self._pending: set[PlotRunner] = set()
-        self._runners = {name: self._make_runner(name) for name in RUNNERS}
-        self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
-        self._debounce.timeout.connect(self._on_debounce_timeout)
         self._build_widgets()
+        self._channels = self._make_channels()
         self._connect_widgets()
         self.setMinimumWidth(MIN_WIDTH)
         self.show_node(None)
@@ -56,7 +54,7 @@ class TensorPanel(QWidget):
     # -- interface ---------------------------------------------------------------------
     def show_node(self, node: Any) -> None:
         """Show ``node`` (a tree Node or None); its plots are computed in the background."""
-        self._cancel_all()
+        self._channels.cancel_all()
         self._node, self._group, self._stats = node, None, None
         tensor = getattr(node, "tensor", None)
         if node is None:
@@ -71,21 +69,17 @@ class TensorPanel(QWidget):
             self._show_text_page(node, _value_details(node), _value_text(node))
         else:
             self._show_entries_page(node)
-        self._debounce.start()
+        self._channels.restart()
 
     def is_busy(self) -> bool:
-        return self._debounce.isActive() or any(r.is_busy() for r in self._runners.values())
+        return self._channels.is_busy()
 
     def shutdown(self) -> None:
         """Stop every background job and wait for the worker threads to let go."""
-        self._debounce.stop()
-        self._pending.clear()
-        self.header.stop_progress()
-        for runner in self._runners.values():
-            runner.shutdown()
+        self._channels.shutdown()
 
     def runner(self, name: str) -> PlotRunner:
-        return self._runners[name]
+        return self._channels.runner(name)
 
     # -- pages -------------------------------------------------------------------------
     def _show_tensor_page(self, node: Any, tensor: Any) -> None:
@@ -115,7 +109,7 @@ class TensorPanel(QWidget):
         self.pages.setCurrentWidget(self.text_page)
 
     # -- jobs --------------------------------------------------------------------------
-    def _on_debounce_timeout(self) -> None:
+    def _on_channels_due(self) -> None:
         tensor = getattr(self._node, "tensor", None)
         if tensor is not None and len(tensor.shape) == 0:
             self._start_scalar_job(tensor)
@@ -123,15 +117,14 @@ class TensorPanel(QWidget):
             self._start_tensor_jobs(tensor)
         elif self.pages.currentWidget() is self.group_page:
             node, bins = self._node, self.group_histogram.bins()
-            self._submit("group", lambda: layer_metrics.group_job(node, bins))
-        self._finish_if_idle()
+            self._channels.submit("group", lambda: layer_metrics.group_job(node, bins))
 
     def _start_scalar_job(self, tensor: Any) -> None:
         if tensor.storage is None:
             self.text_view.setPlainText("no value stored")
             return
         request = slices.SliceRequest()
-        self._submit("values", lambda: slices.preview_job(tensor, request))
+        self._channels.submit("values", lambda: slices.preview_job(tensor, request))
 
     def _start_tensor_jobs(self, tensor: Any) -> None:
         if tensor.storage is None or tensor.numel == 0:
@@ -139,7 +132,7 @@ class TensorPanel(QWidget):
             self.histogram.set_message(message)
             self.values.clear(message)
             return
-        self._submit("stats", lambda: stats.tensor_stats_job(tensor))
+        self._channels.submit("stats", lambda: stats.tensor_stats_job(tensor))
         self._submit_values(0)
         if len(tensor.shape) >= 2:
             self._submit_heatmap()
@@ -148,45 +141,17 @@ class TensorPanel(QWidget):
     def _submit_histogram(self) -> None:
         tensor, bins, known = self._node.tensor, self.histogram.bins(), self._stats
         self.histogram.set_message("computing…")
-        self._submit("histogram", lambda: histogram.histogram_job(tensor, bins, stats=known))
+        self._channels.submit("histogram", lambda: histogram.histogram_job(tensor, bins, stats=known))
 
     def _submit_heatmap(self) -> None:
         tensor, request = self._node.tensor, self.heatmap.request()
-        self._submit("heatmap", lambda: slices.heatmap_job(tensor, request))
+        self._channels.submit("heatmap", lambda: slices.heatmap_job(tensor, request))
 
     def _submit_values(self, first_row: int) -> None:
         tensor, request = self._node.tensor, self.heatmap.request()
-        self._submit("values", lambda: slices.preview_job(tensor, request, first_row))
-
-    def _submit(self, name: str, job_factory: Callable[[], Any]) -> None:
-        runner = self._runners[name]
-        if not self._pending:
-            self.header.start_progress()
-        self._pending.add(runner)
-        runner.submit(job_factory)
-
-    def _cancel_all(self) -> None:
-        self._debounce.stop()
-        self._pending.clear()
-        for runner in self._runners.values():
-            runner.cancel()
-        self.header.stop_progress()
-
-    def _finish_if_idle(self) -> None:
-        if not self._pending and not self._debounce.isActive():
-            self.header.stop_progress()
-            self.plotsFinished.emit()
+        self._channels.submit("values", lambda: slices.preview_job(tensor, request, first_row))
 
     # -- results -----------------------------------------------------------------------
-    def _make_runner(self, name: str) -> PlotRunner:
-        runner = PlotRunner(self)
-        runner.finished.connect(lambda result, kind=name: self._on_runner_finished(kind, result))
-        runner.failed.connect(lambda message, kind=name: self._on_runner_failed(kind, message))
-        if name not in QUICK_RUNNERS:
-            runner.progressed.connect(lambda report: self.header.show_progress(report.fraction))
-        runner.settled.connect(lambda r=runner: self._on_runner_settled(r))
-        return runner
-
     def _on_runner_finished(self, kind: str, result: Any) -> None:
         if kind == "stats":
             self._stats = result
@@ -216,10 +181,6 @@ class TensorPanel(QWidget):
         else:
             self.histogram.set_message(message)
 
-    def _on_runner_settled(self, runner: PlotRunner) -> None:
-        self._pending.discard(runner)
-        self._finish_if_idle()
-
     def _show_group(self, group: GroupData) -> None:
         self._group = group
         self.layer_chart.set_metrics(group.layers)
@@ -242,24 +203,32 @@ class TensorPanel(QWidget):
 
     # -- user changes ------------------------------------------------------------------
     def _on_histogram_bins_changed(self, _bins: int) -> None:
-        if self._stats is not None and not self._debounce.isActive():
+        if self._stats is not None and not self._channels.waiting():
             self._submit_histogram()
 
     def _on_heatmap_slice_requested(self, _request: Any) -> None:
-        if getattr(self._node, "tensor", None) is not None and not self._debounce.isActive():
+        if getattr(self._node, "tensor", None) is not None and not self._channels.waiting():
             self._submit_heatmap()
             self._submit_values(0)
 
     def _on_values_page_requested(self, first_row: int) -> None:
-        if getattr(self._node, "tensor", None) is not None and not self._debounce.isActive():
+        if getattr(self._node, "tensor", None) is not None and not self._channels.waiting():
             self._submit_values(first_row)
 
     def _on_group_histogram_bins_changed(self, bins: int) -> None:
         group = self._group
-        if group is None or self._debounce.isActive():
+        if group is None or self._channels.waiting():
             return
         self.group_histogram.set_message("computing…")
-        self._submit("group", lambda: layer_metrics.combined_histogram_job(group.entries, group.stats, bins))
+        self._channels.submit("group", lambda: layer_metrics.combined_histogram_job(group.entries, group.stats, bins))
+
+    def _make_channels(self) -> PlotChannels:
+        channels = PlotChannels(RUNNERS, self.header, DEBOUNCE_MS, quiet=QUICK_RUNNERS, parent=self)
+        channels.due.connect(self._on_channels_due)
+        channels.finished.connect(self._on_runner_finished)
+        channels.failed.connect(self._on_runner_failed)
+        channels.settled.connect(self.plotsFinished)
+        return channels
 
     # -- construction ------------------------------------------------------------------
     def _build_widgets(self) -> None:
