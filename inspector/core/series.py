@@ -3,7 +3,8 @@
 ``series_job(paths)`` finds the checkpoints (``series_discovery``), reads what each records
 (``series_records``: the pickle and a Trainer's JSON, no weights), orders them
 (``series_order``), keeps those holding the same model under one set of keys
-(``series_alignment``), then measures every key across the series (``series_dynamics``).
+(``series_alignment``), then measures every key across the series (``series_dynamics``, run
+on every core by ``series_runner``).
 It returns a ``SeriesResult`` whose ``to_json()`` is the contract's document.
 
 The job yields ``Partial`` reports as it goes: first the ordered checkpoints with their
@@ -19,7 +20,8 @@ from inspector.core.errors import CheckpointError
 from inspector.core.progress import Job, Partial, Progress
 from inspector.core.series_alignment import MemberKeys, match_member, reference_index, series_keys
 from inspector.core.series_discovery import SeriesSource, name_position, series_sources
-from inspector.core.series_dynamics import LayerSeries, dynamics_job
+from inspector.core.series_dynamics import LayerSeries
+from inspector.core.series_runner import dynamics_job
 from inspector.core.series_order import Placement, copies, order_series
 from inspector.core.series_records import Record, checkpoint_record, trainer_state_record
 

@@ -204,3 +204,20 @@ def test_a_checkpoint_without_the_tensor_has_no_entry_and_a_broken_one_says_why(
     result = run_job(series_histograms_job([run.paths[0], bad_files["page.pt"]], keys, "0.weight"))
     assert result["checkpoints"][0]["count"] == 72 and "HTML" in result["checkpoints"][1]["error"]
     assert run_job(series_histograms_job([run.paths[0]], [*keys, "9.weight"], "9.weight"))["checkpoints"] == [None]
+
+
+def test_worker_processes_give_the_same_numbers_as_one_process(series_runs, monkeypatch):
+    from inspector.core import series_runner
+    from inspector.core.all_stats import can_fork
+
+    if not can_fork():
+        pytest.skip("this test process runs threads: it may not fork")
+    used = []
+    in_processes = series_runner._in_processes
+    monkeypatch.setattr(series_runner, "_in_processes", lambda *args: used.append(True) or in_processes(*args))
+    monkeypatch.setattr(series_runner, "PARALLEL_FROM_BYTES", 0)
+    monkeypatch.setattr(series_runner, "_default_workers", lambda: 2)
+    monkeypatch.setattr(series_dynamics, "PART_ELEMENTS", 50)  # several columns per key
+    run = series_runs["nan"]
+    assert_layers_match_torch(summarise([run.folder]), run)
+    assert used == [True]
