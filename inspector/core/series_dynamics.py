@@ -96,7 +96,7 @@ def _block_squares(values: np.ndarray, dot: Callable[[np.ndarray, np.ndarray], f
 
 
 def whole_dot(x: np.ndarray, y: np.ndarray) -> float:
-    """Σ x·y as one BLAS call: for threads whose BLAS runs on one thread (``one_blas_thread``)."""
+    """Σ x·y as one BLAS call: for a process whose BLAS runs on one thread (``one_blas_thread``)."""
     return float(np.dot(x, y))
 
 
