@@ -67,7 +67,7 @@ class SeriesTab(QWidget):
         self.loading_bar.set_progress(0, 0, "Reading the checkpoints…")
         self.loading_bar.setVisible(True)
         self._set_state("loading")
-        self._worker = self._start_worker("series", {"paths": self.paths}, self._on_worker_part,
+        self._worker = self._start_worker("series", {"paths": self.paths}, self._on_worker_partial_arrived,
                                           self._on_worker_succeeded, self._on_worker_failed, self._on_worker_cancelled)
         self._worker.progressed.connect(self.loading_bar.set_progress)
 
@@ -95,7 +95,7 @@ class SeriesTab(QWidget):
         self.distribution.start(key)
         paths = [checkpoint["path"] for checkpoint in self.document["checkpoints"]]
         arguments = {"paths": paths, "keys": list(self.document["keys"]), "key": key, "bins": HISTOGRAM_BINS}
-        self._histograms = self._start_worker("series_histograms", arguments, self._on_histograms_part,
+        self._histograms = self._start_worker("series_histograms", arguments, self._on_histograms_partial_arrived,
                                               lambda result: self._on_histograms_settled(key, ""),
                                               lambda message: self._on_histograms_settled(key, message), None)
 
@@ -186,7 +186,7 @@ class SeriesTab(QWidget):
             self.summaryFinished.emit()
 
     # -- worker outcomes ---------------------------------------------------------------
-    def _on_worker_part(self, part: dict) -> None:
+    def _on_worker_partial_arrived(self, part: dict) -> None:
         if apply_part(self.document, part) is None:  # the header: checkpoints, keys, skipped files
             self.axis_box.blockSignals(True)
             self.axis_box.setCurrentText(default_axis(self.document))
@@ -213,7 +213,7 @@ class SeriesTab(QWidget):
         self.heading.setText(self.heading.text() + " · cancelled: what was measured before stays")
         self._set_state("cancelled")
 
-    def _on_histograms_part(self, part: dict) -> None:
+    def _on_histograms_partial_arrived(self, part: dict) -> None:
         self.distribution.set_entry(part["index"], part["entry"])
         self.distribution.redraw()
 
