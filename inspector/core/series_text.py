@@ -27,10 +27,9 @@ def render_series(document: dict) -> Iterator[str]:
 
 def point_name(checkpoint: dict | None, index: int) -> str:
     """How a checkpoint is named in findings: its epoch (or step), else its place."""
-    if checkpoint is not None and checkpoint.get("epoch") is not None:
-        return f"epoch {checkpoint['epoch']}"
-    if checkpoint is not None and checkpoint.get("step") is not None:
-        return f"step {checkpoint['step']}"
+    for field in ("epoch", "step"):
+        if checkpoint is not None and checkpoint.get(field) is not None:
+            return f"{field} {_value(checkpoint[field])}"
     return f"checkpoint #{index}"
 
 
