@@ -28,7 +28,7 @@ from inspector.core.key_rules import Rule, apply_rules, has_prefix, rewrite
 from inspector.core.state_dict_choice import StateDictView, choose_state_dict
 
 __all__ = ["Alignment", "Rule", "StateDictView", "align_keys", "apply_rules", "choose_state_dict",
-           "has_prefix"]
+           "has_prefix", "matching_prefixes"]
 
 WRAPPER_TOKENS = ("_orig_mod.", "_fsdp_wrapped_module.", "_checkpoint_wrapped_module.")
 DATA_PARALLEL_PREFIX = "module."
@@ -165,7 +165,7 @@ class _Aligner:
         candidates: dict[Rule, int] = {}
         for side in SIDES:
             targets = set(unmatched[_other(side)])
-            for prefix, count in Counter(_matching_prefixes(unmatched[side], targets)).items():
+            for prefix, count in Counter(matching_prefixes(unmatched[side], targets)).items():
                 rule = Rule.strip_prefix(prefix, side)
                 if count < needed:
                     continue
@@ -203,7 +203,7 @@ def _leading_repeats(key: str, prefix: str) -> int:
     return count
 
 
-def _matching_prefixes(keys: list[str], targets: set[str]) -> Iterator[str]:
+def matching_prefixes(keys: list[str], targets: set[str]) -> Iterator[str]:
     """Each leading module path of a key whose removal leaves a key in ``targets``."""
     for key in keys:
         dot = key.find(".")

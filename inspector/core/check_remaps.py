@@ -16,7 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
-from inspector.core.align import Rule
+from inspector.core.align import Rule, matching_prefixes
 from inspector.core.check_keys import DropStep, RegexStep, RuleStep
 from inspector.core.errors import CheckpointError
 from inspector.core.model import ModuleObject
@@ -107,22 +107,12 @@ def _prefix_remaps(unexpected: list[str], missing: list[str]) -> list[dict]:
     """Prefixes matching at least half as many keys as the best one (``module.layer1.0.`` also
     turns a few keys of a DataParallel file into model keys, but ``module.`` turns them all)."""
     missing_set, unexpected_set = set(missing), set(unexpected)
-    strips = Counter(_leading_paths_leaving(unexpected, missing_set)).most_common(PREFIX_CANDIDATES)
-    adds = Counter(_leading_paths_leaving(missing, unexpected_set)).most_common(PREFIX_CANDIDATES)
+    strips = Counter(matching_prefixes(unexpected, missing_set)).most_common(PREFIX_CANDIDATES)
+    adds = Counter(matching_prefixes(missing, unexpected_set)).most_common(PREFIX_CANDIDATES)
     found = [(count, "strip-prefix", prefix) for prefix, count in strips]
     found += [(count, "add-prefix", prefix) for prefix, count in adds]
     best = max((count for count, _kind, _prefix in found), default=0)
     return [{"kind": kind, "prefix": prefix} for count, kind, prefix in found if 2 * count >= best]
-
-
-def _leading_paths_leaving(keys: list[str], targets: set[str]) -> Iterator[str]:
-    """Each leading module path of a key whose removal leaves a key in ``targets``."""
-    for key in keys:
-        dot = key.find(".")
-        while 0 <= dot < len(key) - 1:
-            if key[dot + 1:] in targets:
-                yield key[:dot + 1]
-            dot = key.find(".", dot + 1)
 
 
 def _rename_remaps(unexpected: list[str], missing: list[str]) -> list[dict]:

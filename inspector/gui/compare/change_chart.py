@@ -12,12 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, Signal
-from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from inspector.core.compare_state import CompareRow
 from inspector.gui.compare.status_style import status_color, status_label
-from inspector.gui.panels.name_axis import NameAxis
+from inspector.gui.panels.name_axis import NameAxis, name_axis_width
 from inspector.gui.panels.plot_style import SpacedAxis, accent_color, shrinkable_label, style_plot
 
 METRICS = {"rel_l2": "relative L2", "max_abs": "max |Δ|", "cosine": "1 − cosine"}
@@ -25,7 +24,6 @@ AXIS_TITLES = {"rel_l2": "relative L2 change ‖B − A‖ / ‖A‖", "max_abs"
 SCOPES = ("weights (≥ 2-D)", "all tensors")
 CHARTED_STATUSES = ("changed", "close", "dtype", "equal")
 DRAWN_STATUSES = ("changed", "close", "dtype")  # equal tensors are the grey ticks
-NAME_AXIS_SHARE = 0.4
 BAR_HEIGHT = 0.7
 
 
@@ -94,7 +92,7 @@ class ChangeChart(QWidget):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        self.name_axis.set_names(self.names(), self._name_width())
+        self.name_axis.set_names(self.names(), name_axis_width(self, self.names()))
 
     # -- drawing -----------------------------------------------------------------------
     def _build_plot_items(self) -> None:
@@ -124,7 +122,7 @@ class ChangeChart(QWidget):
         for status in DRAWN_STATUSES:
             self._draw_status(status, values, positions, drawable & (statuses == status), log)
         floor = self._draw_unchanged(positions, values, log)
-        self.name_axis.set_names(self.names(), self._name_width())
+        self.name_axis.set_names(self.names(), name_axis_width(self, self.names()))
         title = AXIS_TITLES[self.metric_key()]
         self.plot.setLabel("bottom", f"{title} (log scale)" if log else title)
         self.summary.setText(self._summary_text(values))
@@ -178,11 +176,6 @@ class ChangeChart(QWidget):
                 left_out[row.status] = left_out.get(row.status, 0) + 1
         parts += [f"{count:,} {status_label(status)} (not charted)" for status, count in left_out.items()]
         return " · ".join(parts)
-
-    def _name_width(self) -> int:
-        metrics = QFontMetrics(self.font())
-        widest = max((metrics.horizontalAdvance(name) for name in self.names()), default=40)
-        return int(min(widest, max(self.width(), 200) * NAME_AXIS_SHARE))
 
     def _build_layout(self) -> None:
         controls = QHBoxLayout()

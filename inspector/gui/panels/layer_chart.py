@@ -19,14 +19,13 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QToolTi
 
 from inspector.core.layer_metrics import EXPLODING_FACTOR, METRICS, LayerMetrics, LayerRow, is_weight_kind
 from inspector.gui.panels.layer_legend import legend_html, summary_text
-from inspector.gui.panels.name_axis import NameAxis
+from inspector.gui.panels.name_axis import NameAxis, name_axis_width
 from inspector.gui.panels.plot_style import (
     CAUTION_COLOR, WARNING_COLOR, SpacedAxis, accent_color, shrinkable_label, style_plot,
 )
 
 METRIC_TITLES = {"std": "std", "l2_norm": "L2 norm", "max_abs": "max |x|"}
 SCOPES = ("weights (≥ 2-D)", "all tensors")
-NAME_AXIS_SHARE = 0.4  # of the chart's width, at most, for the names
 BAR_HEIGHT = 0.7
 
 
@@ -117,7 +116,7 @@ class LayerChart(QWidget):
         brushes = [pg.mkBrush(self._row_color(row)) for row in rows]
         self._draw_values(positions, values, brushes, log)
         self._draw_marks(rows, positions, values, log)
-        self.name_axis.set_names(self.names(), self._name_width())
+        self.name_axis.set_names(self.names(), name_axis_width(self, self.names()))
         title = METRIC_TITLES[self.metric_key()]
         self.plot.setLabel("bottom", f"{title} (log scale)" if log else title)
         self.summary.setText(summary_text(self._metrics, len(rows), self._weights_only()))
@@ -163,13 +162,8 @@ class LayerChart(QWidget):
             return WARNING_COLOR
         return CAUTION_COLOR if "exploding" in row.flags else accent_color(self)
 
-    def _name_width(self) -> int:
-        metrics = QFontMetrics(self.font())
-        widest = max((metrics.horizontalAdvance(name) for name in self.names()), default=40)
-        return int(min(widest, max(self.width(), 200) * NAME_AXIS_SHARE))
-
     def _fit_name_axis(self) -> None:
-        self.name_axis.set_names(self.names(), self._name_width())
+        self.name_axis.set_names(self.names(), name_axis_width(self, self.names()))
 
     def _build_layout(self) -> None:
         controls = QHBoxLayout()

@@ -53,3 +53,13 @@ class NameAxis(pg.AxisItem):
 
     def _metrics(self) -> QFontMetrics:
         return QFontMetrics(self.style.get("tickFont") or self.font())
+
+
+NAME_AXIS_SHARE = 0.4  # of a chart's width, at most, for the names on its axis
+
+
+def name_axis_width(chart, names: list[str]) -> int:
+    """How wide a chart's name axis is: its longest name, up to a share of the chart's width."""
+    metrics = QFontMetrics(chart.font())
+    widest = max((metrics.horizontalAdvance(name) for name in names), default=40)
+    return int(min(widest, max(chart.width(), 200) * NAME_AXIS_SHARE))
