@@ -17,11 +17,10 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from inspector.core.series_view import FORMULAS, MEASURES, heatmap_keys, heatmap_values, non_finite_cells
-from inspector.gui.panels.name_axis import NameAxis
+from inspector.gui.panels.name_axis import NameAxis, name_axis_width
 from inspector.gui.panels.plot_style import WARNING_COLOR, shrinkable_label, style_plot
 
 ZERO_RGBA = (150, 150, 150, 255)
-NAME_WIDTH = 220
 
 
 class ColumnAxis(pg.AxisItem):
@@ -82,7 +81,7 @@ class DriftHeatmap(QWidget):
         keys = heatmap_keys(self._document)
         if keys != self._keys:
             self._keys = keys
-            self.name_axis.set_names(keys, NAME_WIDTH)
+            self.name_axis.set_names(keys, name_axis_width(self, keys))
         self._values = heatmap_values(self._document, self.measure(), keys)
         self._draw()
 
@@ -102,6 +101,10 @@ class DriftHeatmap(QWidget):
     def cell_center(self, row: int, column: int) -> QPointF:
         """Where cell (row, column) is in scene coordinates (tests click there)."""
         return self.plot_item.vb.mapViewToScene(QPointF(column, row))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.name_axis.set_names(self._keys, name_axis_width(self, self._keys))
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.PaletteChange:
