@@ -3,23 +3,15 @@
 Tensors are cut into parts along their first dimension; each part accumulates its own
 ``RunningStats`` and a tensor's parts are merged (Chan's formula), so a single huge tensor keeps
 every core busy too. Tensors that are the same view of the same storage (tied weights) are
-computed once.
-
-The parts are reduced by forked worker processes. Threads were measured here first: numpy and
-``preadv`` release the GIL, but a part's dozen short numpy calls per block hand the GIL back and
-forth so often that two threads ran slower than one; processes share nothing and scale. A
-process that may not fork safely (it runs other threads, or is itself a daemon worker) reduces
-the parts itself, one after the other.
+computed once. Large checkpoints are reduced by forked worker processes (``forked.py`` says
+why not threads); a process that may not fork reduces the parts itself, one after the other.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import threading
-
 from inspector.core.dtypes import ITEMSIZE
 from inspector.core.errors import CheckpointError
+from inspector.core.forked import Count, can_fork, default_workers, run_forked
 from inspector.core.model import Checkpoint, TensorPath, TensorRef
 from inspector.core.progress import Job, Progress
 from inspector.core.sharing import view_key
@@ -29,8 +21,6 @@ from inspector.core.values import DEFAULT_CHUNK, FileCache, Scratch, check_walka
 PART_ELEMENTS = 1 << 23  # a part is reduced by one process: small enough to share a big tensor out
 PARALLEL_FROM_BYTES = 256 << 20  # below, starting processes costs more than it saves
 BATCH_BYTES = 16 << 20  # a worker's task: parts adding up to about this many bytes
-PROGRESS_EVERY_S = 0.05
-MAX_WORKERS = 4
 
 
 class Part:
@@ -56,7 +46,7 @@ def compute_all_stats(checkpoint: Checkpoint, max_elements: int = DEFAULT_CHUNK,
     views = {path: view_key(tensor) for path, tensor in tensors}
     unique = {views[path]: tensor for path, tensor in reversed(tensors)}  # the first of each view
     parts, failed = plan_parts(unique)
-    reduced = yield from reduce_parts(parts, max_elements, workers or _default_workers())
+    reduced = yield from reduce_parts(parts, max_elements, workers or default_workers())
     by_view = _merged(parts, reduced, failed)
     return {path: by_view[views[path]] for path, _ in tensors}
 
@@ -88,17 +78,6 @@ def reduce_parts(parts: list[Part], max_elements: int, workers: int) -> Job[list
     return (yield from _in_this_process(parts, max_elements, total))
 
 
-def can_fork() -> bool:
-    """Forking copies only the calling thread: safe when it is the only one, and a daemonic
-    worker (the window's reader process) may not have children."""
-    return (hasattr(os, "fork") and threading.active_count() == 1
-            and not multiprocessing.current_process().daemon)
-
-
-def _default_workers() -> int:
-    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
-
-
 def _in_this_process(parts: list[Part], max_elements: int, total: int) -> Job[list[RunningStats | str]]:
     results: list[RunningStats | str] = []
     done = 0
@@ -118,40 +97,21 @@ def _in_this_process(parts: list[Part], max_elements: int, total: int) -> Job[li
     return results
 
 
-# --- worker processes ------------------------------------------------------------------------
-# Set in each forked worker by _start_worker: the parts (inherited, never pickled: TensorRefs
-# refuse to be rebuilt from a pickle) and the shared count of bytes read.
-_worker: dict[str, object] = {}
-
-
 def _in_processes(parts: list[Part], max_elements: int, workers: int,
                   total: int) -> Job[list[RunningStats | str]]:
-    context = multiprocessing.get_context("fork")
-    done = context.Value("q", 0)
     results: list[RunningStats | str | None] = [None] * len(parts)
-    pool = context.Pool(workers, initializer=_start_worker, initargs=(parts, done, max_elements))
-    try:
-        batches = _batches(parts, BATCH_BYTES)
-        pending = pool.imap_unordered(_reduce_batch, batches)  # an iterator that can wait with a timeout
-        remaining = len(batches)
-        while remaining:
-            try:
-                reduced = pending.next(timeout=PROGRESS_EVERY_S)
-            except multiprocessing.TimeoutError:
-                yield Progress(done.value, total)
-                continue
-            for index, outcome in reduced:
-                results[index] = outcome
-            remaining -= 1
-        yield Progress(total, total)
-    finally:
-        pool.terminate()  # a closed job stops its workers at once; on success they are idle
-        pool.join()
+    batches = _batches(parts, BATCH_BYTES)
+
+    def setup(count: Count):  # in each worker
+        reduce = _PartReducer(parts, max_elements, count)
+        return lambda batch: [reduce(index) for index in batches[batch]]
+
+    def deliver(reduced: list[tuple[int, RunningStats | str]]) -> None:
+        for index, outcome in reduced:
+            results[index] = outcome
+
+    yield from run_forked(setup, len(batches), workers, total, deliver)
     return results
-
-
-def _start_worker(parts: list[Part], done, max_elements: int) -> None:
-    _worker.update(parts=parts, done=done, max_elements=max_elements, scratch=Scratch(), files=FileCache())
 
 
 def _batches(parts: list[Part], nbytes: int) -> list[list[int]]:
@@ -167,23 +127,24 @@ def _batches(parts: list[Part], nbytes: int) -> list[list[int]]:
     return [batch for batch in batches if batch]
 
 
-def _reduce_batch(indices: list[int]) -> list[tuple[int, RunningStats | str]]:
-    return [_reduce_part(index) for index in indices]
+class _PartReducer:
+    """In a worker process: reduces parts by index, reporting the bytes it reads."""
 
+    def __init__(self, parts: list[Part], max_elements: int, count: Count) -> None:
+        self.parts, self.max_elements, self.count = parts, max_elements, count
+        self.scratch, self.files = Scratch(), FileCache()
 
-def _reduce_part(index: int) -> tuple[int, RunningStats | str]:
-    part, done = _worker["parts"][index], _worker["done"]
-    running = RunningStats(part.kind, _worker["scratch"])
-    itemsize = ITEMSIZE.get(part.view.dtype, 1)
-    try:
-        for chunk in iter_chunks(part.view, _worker["max_elements"], files=_worker["files"],
-                                 scratch=_worker["scratch"]):
-            running.add(chunk, part.repeats)
-            with done.get_lock():
-                done.value += chunk.size * itemsize
-    except CheckpointError as error:
-        return index, str(error)
-    return index, running
+    def __call__(self, index: int) -> tuple[int, RunningStats | str]:
+        part = self.parts[index]
+        running = RunningStats(part.kind, self.scratch)
+        itemsize = ITEMSIZE.get(part.view.dtype, 1)
+        try:
+            for chunk in iter_chunks(part.view, self.max_elements, files=self.files, scratch=self.scratch):
+                running.add(chunk, part.repeats)
+                self.count(chunk.size * itemsize)
+        except CheckpointError as error:
+            return index, str(error)
+        return index, running
 
 
 def _merged(parts: list[Part], reduced: list[RunningStats | str],

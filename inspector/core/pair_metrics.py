@@ -30,8 +30,6 @@ from inspector.core.values import DEFAULT_CHUNK, FileCache, Scratch, iter_chunks
 
 # float64 work is done per block that stays in the CPU cache across numpy's passes
 BLOCK = 1 << 16
-# np.dot per slice: OpenBLAS stays single-threaded below 10k elements (its threads spin-wait)
-DOT_SLICE = 8192
 ZERO_CHECK_HEAD = 1024
 
 
@@ -269,12 +267,12 @@ class PairAccumulator:
     ``differences=False`` leaves out what only |Δ| gives (max|Δ|, Σ|Δ|, ``mismatched``): the
     norms, ΣΔ², the inner product and the NaN/Inf counts are all a series needs. Segments may
     be float64 (complex128 for complex dtypes) already: they are then used as they are.
-    ``dot`` sums products (``sliced_dot`` unless BLAS is known to stay on one thread).
+    ``dot`` sums products (``dot_product`` unless told otherwise).
     """
 
     def __init__(self, dtype_a: str, dtype_b: str, rtol: float, atol: float, scratch: Scratch,
                  differences: bool = True, dot: Callable[[np.ndarray, np.ndarray], float] | None = None) -> None:
-        self.sum_of_products = dot or sliced_dot
+        self.sum_of_products = dot or dot_product
         self.metrics = PairMetrics()
         self.rtol = rtol
         self.atol = atol
@@ -377,9 +375,8 @@ class PairAccumulator:
         self._add_finite(abs_a, magnitude, sums)
 
 
-def sliced_dot(x: np.ndarray, y: np.ndarray) -> float:
-    """Σ x·y in float64, in slices short enough that OpenBLAS does not start its threads."""
-    total = 0.0
-    for start in range(0, x.size, DOT_SLICE):
-        total += float(np.dot(x[start:start + DOT_SLICE], y[start:start + DOT_SLICE]))
-    return total
+def dot_product(x: np.ndarray, y: np.ndarray) -> float:
+    """Σ x·y in float64, one BLAS call (our processes run BLAS on one thread: see
+    ``inspector/__init__.py``)."""
+    return float(np.dot(x, y))
+

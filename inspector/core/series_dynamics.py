@@ -95,11 +95,6 @@ def _block_squares(values: np.ndarray, dot: Callable[[np.ndarray, np.ndarray], f
     return [dot(block, block) for block in blocks]
 
 
-def whole_dot(x: np.ndarray, y: np.ndarray) -> float:
-    """Σ x·y as one BLAS call: for a process whose BLAS runs on one thread (``one_blas_thread``)."""
-    return float(np.dot(x, y))
-
-
 class PartResult:
     """One part of one key, per checkpoint: its own sums, the pair with the previous
     checkpoint and the pair with the first (None where a side is absent or unreadable)."""

@@ -1,34 +1,27 @@
 """Measuring every key of a series on every core: columns walked in forked worker processes.
 
 The columns (``series_dynamics``: one part of one key in every checkpoint) are walked in key
-order. As in ``all_stats``, worker processes do it when the series is large and this process
-may fork (threads were measured first: a column's many short numpy calls hand the GIL back and
-forth so often that two threads ran no faster than one); otherwise (small series, the window's
-worker process) this process walks them itself. Results come back in column order, so each key
-is handed on as soon as its last column is in. BLAS stays on one thread throughout: the
-walkers already use the cores, and dots can then run over whole blocks.
+order. As in ``all_stats``, forked worker processes do it when the series is large and this
+process may fork (``forked.py``); otherwise (small series, the window's worker process) this
+process walks them itself. Results come back in column order, so each key is handed on as soon
+as its last column is in.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 from collections.abc import Callable
 
-from inspector.core.all_stats import can_fork
-from inspector.core.blas_threads import one_blas_thread
 from inspector.core.dtypes import ITEMSIZE
+from inspector.core.forked import Count, can_fork, default_workers, run_forked
 from inspector.core.model import TensorRef
-from inspector.core.pair_metrics import sliced_dot
+from inspector.core.pair_metrics import dot_product
 from inspector.core.progress import Job, Progress
 from inspector.core.series_dynamics import (
-    ColumnWalker, LayerSeries, PartResult, columns_of, layer_series, merged, whole_dot,
+    ColumnWalker, LayerSeries, PartResult, columns_of, layer_series, merged,
 )
 from inspector.core.values import FileCache
 
 PARALLEL_FROM_BYTES = 128 << 20  # below, starting processes costs more than it saves
-PROGRESS_EVERY_S = 0.05
-MAX_WORKERS = 4
 
 Column = list  # one part of one key: its TensorRef (or None) in every checkpoint
 Dot = Callable  # (x, y) -> Σ x·y in float64
@@ -44,14 +37,13 @@ def dynamics_job(keys: list[str], tensors: list[list[TensorRef | None]],
     columns = [column for key_columns in plan for column in key_columns]
     total = sum(_nbytes(column) for column in columns)
     keyed = _KeyedResults(keys, tensors, plan, on_layer)
-    workers = workers or _default_workers()
-    with one_blas_thread() as single:
-        dot = whole_dot if single else sliced_dot
-        if workers > 1 and total >= PARALLEL_FROM_BYTES and can_fork():
-            walk = _in_processes(columns, dot, workers, total, keyed.add)
-        else:
-            walk = _in_this_process(columns, dot, total, keyed.add)
-        yield from walk
+    workers = workers or default_workers()
+    dot = dot_product
+    if workers > 1 and total >= PARALLEL_FROM_BYTES and can_fork():
+        walk = _in_processes(columns, dot, workers, total, keyed.add)
+    else:
+        walk = _in_this_process(columns, dot, total, keyed.add)
+    yield from walk
     keyed.finish()
     return keyed.results
 
@@ -96,48 +88,15 @@ def _in_this_process(columns: list[Column], dot: Dot, total: int,
             yield Progress(done, total)
 
 
-# Set in each forked worker by _start_worker: the columns (inherited, never pickled: TensorRefs
-# refuse to be rebuilt from a pickle), its walker and the shared count of bytes read.
-_worker: dict[str, object] = {}
-
-
 def _in_processes(columns: list[Column], dot: Dot, workers: int, total: int,
                   deliver: Callable[[PartResult], None]) -> Job[None]:
-    context = multiprocessing.get_context("fork")
-    done = context.Value("q", 0)
-    pool = context.Pool(workers, initializer=_start_worker, initargs=(columns, dot, done))
-    try:
-        pending = pool.imap(_walk_column, range(len(columns)))  # in order; waits with a timeout
-        remaining = len(columns)
-        while remaining:
-            try:
-                result = pending.next(timeout=PROGRESS_EVERY_S)
-            except multiprocessing.TimeoutError:
-                yield Progress(done.value, total)
-                continue
-            deliver(result)
-            remaining -= 1
-            yield Progress(done.value, total)
-    finally:
-        pool.terminate()  # a closed job stops its workers at once; on success they are idle
-        pool.join()
+    def setup(count: Count):  # in each worker
+        walker = ColumnWalker(FileCache(), dot, count)
+        return lambda index: walker.walk(columns[index])
 
-
-def _start_worker(columns: list[Column], dot: Dot, done) -> None:
-    def count(nbytes: int) -> None:
-        with done.get_lock():
-            done.value += nbytes
-
-    _worker.update(columns=columns, walker=ColumnWalker(FileCache(), dot, count))
-
-
-def _walk_column(index: int) -> PartResult:
-    return _worker["walker"].walk(_worker["columns"][index])
+    yield from run_forked(setup, len(columns), workers, total, deliver, ordered=True)
 
 
 def _nbytes(column: Column) -> int:
     return sum(part.numel * ITEMSIZE.get(part.dtype, 1) for part in column if part is not None)
 
-
-def _default_workers() -> int:
-    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))

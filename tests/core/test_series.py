@@ -206,18 +206,36 @@ def test_a_checkpoint_without_the_tensor_has_no_entry_and_a_broken_one_says_why(
     assert run_job(series_histograms_job([run.paths[0]], [*keys, "9.weight"], "9.weight"))["checkpoints"] == [None]
 
 
-def test_worker_processes_give_the_same_numbers_as_one_process(series_runs, monkeypatch):
-    from inspector.core import series_runner
-    from inspector.core.all_stats import can_fork
+FORKED_SERIES_SCRIPT = """
+import json, sys
+from inspector.core import series_dynamics, series_runner
+from inspector.core.forked import can_fork
+from inspector.core.progress import run_job
+from inspector.core.series import series_job
+assert can_fork()
+used = []
+in_processes = series_runner._in_processes
+series_runner._in_processes = lambda *args: used.append(True) or in_processes(*args)
+series_runner.PARALLEL_FROM_BYTES = 0
+series_runner.default_workers = lambda: 2
+series_dynamics.PART_ELEMENTS = 50  # several columns per key
+document = run_job(series_job([sys.argv[1]])).to_json()
+print(json.dumps({"document": document, "used": bool(used)}))
+"""
 
-    if not can_fork():
-        pytest.skip("this test process runs threads: it may not fork")
-    used = []
-    in_processes = series_runner._in_processes
-    monkeypatch.setattr(series_runner, "_in_processes", lambda *args: used.append(True) or in_processes(*args))
-    monkeypatch.setattr(series_runner, "PARALLEL_FROM_BYTES", 0)
-    monkeypatch.setattr(series_runner, "_default_workers", lambda: 2)
-    monkeypatch.setattr(series_dynamics, "PART_ELEMENTS", 50)  # several columns per key
+
+def test_worker_processes_give_the_same_numbers_as_one_process(series_runs):
+    """The forked path runs in a fresh process (forking is refused where threads run)."""
+    import json
+    import subprocess
+    import sys
+
     run = series_runs["nan"]
-    assert_layers_match_torch(summarise([run.folder]), run)
-    assert used == [True]
+    done = subprocess.run([sys.executable, "-c", FORKED_SERIES_SCRIPT, str(run.folder)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["used"] is True
+    assert_layers_match_torch(report["document"], run)
+
+
