@@ -28,7 +28,7 @@ class Storage(ValueObject):
     the header is damaged.
     """
 
-    __slots__ = ("path", "_offset", "nbytes", "dtype", "key", "location", "byteorder", "zip_local")
+    __slots__ = ("path", "_offset", "nbytes", "dtype", "key", "location", "byteorder", "zip_local", "_hash")
 
     def __init__(self, path: str, offset: int | None, nbytes: int, dtype: str, key: str = "",
                  location: str = "cpu", byteorder: str = "little", *,
@@ -62,6 +62,13 @@ class Storage(ValueObject):
             offset = local_data_offset(self.path, header_offset, record_name, self.nbytes, archive_end)
             object.__setattr__(self, "_offset", offset)
         return offset
+
+    def __hash__(self) -> int:  # storages key every sharing table: hash the fields once
+        try:
+            return self._hash
+        except AttributeError:
+            object.__setattr__(self, "_hash", hash(self._fields()))
+            return self._hash
 
     @property
     def resolved_offset(self) -> int | None:
