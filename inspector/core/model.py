@@ -54,12 +54,16 @@ class Storage(ValueObject):
 
     @property
     def offset(self) -> int:
+        return self.offset_in(None)
+
+    def offset_in(self, fd: int | None) -> int:
+        """``offset``, its zip local header read through ``fd`` (``path`` open already) if given."""
         offset = self._offset
         if offset is None:
             from inspector.core.zipreader import local_data_offset
 
             header_offset, record_name, archive_end = self.zip_local
-            offset = local_data_offset(self.path, header_offset, record_name, self.nbytes, archive_end)
+            offset = local_data_offset(self.path, header_offset, record_name, self.nbytes, archive_end, fd)
             object.__setattr__(self, "_offset", offset)
         return offset
 

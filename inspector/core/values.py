@@ -172,10 +172,11 @@ def _checked_plan(t: TensorRef, files: FileCache) -> _Plan:
     end = (t.storage_offset + _span_last(t.shape, t.stride) + 1) * itemsize
     if t.numel and end > storage.nbytes:
         raise CheckpointError(f"tensor view needs {end} bytes but its storage has {storage.nbytes}")
-    _, file_size = files.get(storage.path)
-    if storage.offset < 0 or (t.numel and storage.offset + end > file_size):
+    fd, file_size = files.get(storage.path)
+    offset = storage.offset_in(fd)
+    if offset < 0 or (t.numel and offset + end > file_size):
         raise CheckpointError("tensor data lies beyond the end of the file")
-    return _Plan(_codec(t.dtype, storage.byteorder), itemsize, storage.offset, storage.path)
+    return _Plan(_codec(t.dtype, storage.byteorder), itemsize, offset, storage.path)
 
 
 def _check_geometry(t: TensorRef) -> None:

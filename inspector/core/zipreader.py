@@ -318,24 +318,35 @@ def _apply_zip64(extra: bytes, size: int, compressed: int, header_offset: int) -
     return size, compressed, header_offset
 
 
-def local_data_offset(path: str, header_offset: int, name: str, size: int, end: int) -> int:
-    """Data offset of the record ``name`` whose local header is at ``header_offset`` of ``path``.
-
-    ``end`` bounds the archive in the file. Unlike ``ZipArchive.record``, a local name that
-    differs from the directory's is an error here: the caller is about to read values.
-    """
+def _open_regular(path: str) -> int:
     try:  # O_NONBLOCK: a FIFO put in the file's place must not wait for a writer
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as error:
         raise CheckpointError(f"cannot open {path}: {error.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise CheckpointError(f"{path} is not a regular file")
+    return fd
+
+
+def local_data_offset(path: str, header_offset: int, name: str, size: int, end: int,
+                      fd: int | None = None) -> int:
+    """Data offset of the record ``name`` whose local header is at ``header_offset`` of ``path``
+    (read through ``fd`` when the caller has the file open already: a regular file).
+
+    ``end`` bounds the archive in the file. Unlike ``ZipArchive.record``, a local name that
+    differs from the directory's is an error here: the caller is about to read values.
+    """
+    own = fd is None
+    if own:
+        fd = _open_regular(path)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise CheckpointError(f"{path} is not a regular file")
         local_name, data_offset = _read_local_header(fd, path, header_offset, name, size, end)
     except OSError as error:
         raise CheckpointError(f"cannot read {path}: {error.strerror}") from None
     finally:
-        os.close(fd)
+        if own:
+            os.close(fd)
     if local_name != name.encode("utf-8"):
         shown = local_name.decode("utf-8", "replace")
         raise CheckpointError(f"{path}: is damaged: zip record {name!r} is named {shown!r} "
