@@ -4,7 +4,8 @@ flagged where something looks wrong ("is this training checkpoint healthy?").
 The per-layer chart draws them; the statistics come from ``stats.tensor_stats_job`` (exact,
 streamed), so a group's combined histogram can reuse them without reading twice. Flags
 compare each tensor with tensors of its own kind (``tensor_kind``): a norm weight at 1.0 or a
-zero bias is what it was made as, while a conv weight of zeros is dead.
+zero bias is what it was made as, an embedding table starts at std 1, while a conv weight of
+zeros is dead.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ FLAGS = ("nan", "inf", "dead", "exploding")
 EXPLODING_FACTOR = 10.0  # an RMS this many times the median of its kind is "exploding"
 MIN_PEERS = 3  # a kind needs this many non-zero tensors to have a meaningful median
 NORM_STATISTICS = frozenset({"running_mean", "running_var"})
+EMBEDDING_NAMES = frozenset({"emb", "embs", "wte", "wpe"})  # "_"-separated words of a module name
+EMBEDDING_CLASSES = ("Embedding", "EmbeddingBag")  # endings of a module's class name
 
 
 @dataclass
@@ -137,7 +140,10 @@ def layer_row(entry: LayerEntry, result) -> LayerRow:
     # sum of squares of the finite values, recovered from mean and (n-1)-corrected variance
     square_sum = max((finite - 1) * std * std + finite * mean * mean, 0.0) if finite else 0.0
     max_abs = float(max(abs(result.min), abs(result.max))) if result.min is not None else None
-    kind = tensor_kind(entry.name, entry.tensor, _sibling_weight_rank(entry.node))
+    node = entry.node
+    module_class = getattr(getattr(node, "parent", None), "class_name", "") or ""
+    kind = tensor_kind(entry.name, entry.tensor, _sibling_weight_rank(node), module_class,
+                       getattr(node, "shared_with", "") or "")
     return LayerRow(entry.name, entry.node, kind, len(entry.tensor.shape), result.count,
                     None if result.std is None else float(result.std), math.sqrt(square_sum),
                     math.sqrt(square_sum / finite) if finite else 0.0, max_abs,
@@ -152,11 +158,14 @@ def _sibling_weight_rank(node: object) -> int | None:
     return None
 
 
-def tensor_kind(name: str, tensor: TensorRef, sibling_weight_rank: int | None = None) -> str:
-    """What a tensor is, from its role, name and rank: "4-D weight", "bias", "norm weight",
-    "norm bias", "norm statistics", "buffer", "optimizer state (exp_avg)", "scalar" or
+def tensor_kind(name: str, tensor: TensorRef, sibling_weight_rank: int | None = None,
+                module_class: str = "", tied_to: str = "") -> str:
+    """What a tensor is, from its role, name and rank: "embedding", "4-D weight", "bias", "norm
+    weight", "norm bias", "norm statistics", "buffer", "optimizer state (exp_avg)", "scalar" or
     "vector". A bias beside a 1-D weight belongs to a norm layer (made as zeros, like the
-    weight is made as ones), not to a conv or linear layer."""
+    weight is made as ones), not to a conv or linear layer. ``module_class`` is the class of
+    the tensor's module when the file records it; ``tied_to`` the key of another tensor over
+    the same bytes (an output layer tied to the input embedding is an embedding table too)."""
     leaf = name.rsplit(".", 1)[-1]
     if tensor.role == "optimizer-state":
         return f"optimizer state ({leaf})"
@@ -165,6 +174,8 @@ def tensor_kind(name: str, tensor: TensorRef, sibling_weight_rank: int | None = 
     if tensor.role == "buffer":
         return "buffer"
     ndim = len(tensor.shape)
+    if ndim == 2 and (is_embedding_table(name, module_class) or (tied_to and is_embedding_table(tied_to))):
+        return "embedding"
     if ndim >= 2:
         return f"{ndim}-D weight"
     if ndim == 0:
@@ -176,11 +187,25 @@ def tensor_kind(name: str, tensor: TensorRef, sibling_weight_rank: int | None = 
     return "vector"
 
 
+def is_embedding_table(name: str, module_class: str = "") -> bool:
+    """A lookup table of vectors, made at std 1 (``nn.Embedding``) or 0.02, not like a layer's
+    weight: the weight of a module whose class is an embedding, or whose name says it is one
+    (``embed_tokens``, ``word_embeddings``, ``tok_emb``, GPT-2's ``wte``/``wpe``), or a
+    parameter so named itself."""
+    module, _, leaf = name.rpartition(".")
+    if leaf == "weight" and module_class.rsplit(".", 1)[-1].endswith(EMBEDDING_CLASSES):
+        return True
+    owner = module.rpartition(".")[2] if leaf == "weight" else leaf
+    words = owner.lower().split("_")
+    return "embed" in owner.lower() or any(word in EMBEDDING_NAMES for word in words)
+
+
 def flag_rows(rows: list[LayerRow]) -> None:
     """Set each row's flags: "nan" and "inf" when it holds any; "dead" for a weight (2-D or
-    more) that is all zeros; "exploding" for a parameter whose RMS is over EXPLODING_FACTOR
-    times the median RMS of the other tensors of its kind (at least MIN_PEERS of them
-    non-zero). Norm weights at 1.0 and zero biases are what they are made as: not flagged."""
+    more, embeddings included) that is all zeros; "exploding" for a parameter whose RMS is over
+    EXPLODING_FACTOR times the median RMS of the other tensors of its kind (at least MIN_PEERS
+    of them non-zero). Norm weights at 1.0, zero biases and embedding tables at std 1 are what
+    they are made as: not flagged."""
     peers: dict[str, list[float]] = {}
     for row in rows:
         if _is_parameter_kind(row.kind) and row.rms > 0:
@@ -188,7 +213,7 @@ def flag_rows(rows: list[LayerRow]) -> None:
     medians = {kind: statistics.median(values) for kind, values in peers.items() if len(values) >= MIN_PEERS}
     for row in rows:
         flags = [flag for flag, count in (("nan", row.nan), ("inf", row.inf)) if count]
-        if row.kind.endswith("-D weight") and row.count and row.zeros == row.count:
+        if is_weight_kind(row.kind) and row.count and row.zeros == row.count:
             flags.append("dead")
         median = medians.get(row.kind)
         if median and row.rms > EXPLODING_FACTOR * median:
@@ -197,12 +222,12 @@ def flag_rows(rows: list[LayerRow]) -> None:
 
 
 def _is_parameter_kind(kind: str) -> bool:
-    return kind.endswith(("weight", "bias"))
+    return kind.endswith(("weight", "bias")) or kind == "embedding"
 
 
 def is_weight_kind(kind: str) -> bool:
     """A conv, linear or embedding weight (2-D or more), not an optimizer state of that shape."""
-    return kind.endswith("-D weight")
+    return kind.endswith("-D weight") or kind == "embedding"
 
 
 def combined_histogram_job(entries: list[LayerEntry], all_stats: list, bins: int) -> Job:

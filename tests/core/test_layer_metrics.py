@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+import statistics
 
 import pytest
 
-from inspector.core.layer_metrics import group_job, tensor_kind
+from inspector.core.layer_metrics import EXPLODING_FACTOR, group_job, is_weight_kind, tensor_kind
 from inspector.core.loader import open_checkpoint
 from inspector.core.progress import run_job
 from inspector.core.tree import build_tree
@@ -73,3 +74,71 @@ def test_kinds():
     assert kind("bn1.weight", (8,)) == "norm weight"
     assert kind("bn1.running_var", (8,), "buffer") == "norm statistics"
     assert kind("state.0.exp_avg", (8, 8), "optimizer-state") == "optimizer state (exp_avg)"
+
+
+class TiedLanguageModel(torch.nn.Module):
+    """Token embedding, two transformer blocks and an output layer tied to the embedding."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = torch.nn.Embedding(300, 128)
+        self.blocks = torch.nn.ModuleList(
+            [torch.nn.TransformerEncoderLayer(128, 4, 256, batch_first=True) for _ in range(2)])
+        self.ln_f = torch.nn.LayerNorm(128)
+        self.lm_head = torch.nn.Linear(128, 300, bias=False)
+        self.lm_head.weight = self.embed.weight
+
+
+def _metrics_of(path, node_name=None):
+    root = build_tree(open_checkpoint(str(path)))
+    node = root if node_name is None else next(child for child in root.children if child.name == node_name)
+    return run_job(group_job(node, 20)).layers
+
+
+def _rms(tensor) -> float:
+    return tensor.double().square().mean().sqrt().item()
+
+
+def test_tied_embeddings_are_compared_with_embeddings_not_with_linear_weights(tmp_path):
+    torch.manual_seed(0)
+    model = TiedLanguageModel()
+    path = tmp_path / "tied_lm.bin"
+    torch.save(model.state_dict(), path)
+    state = model.state_dict()
+    linear = [_rms(value) for key, value in state.items() if value.dim() == 2 and "blocks" in key]
+    # torch makes the embedding at std 1 and the linear weights far smaller: a median over all
+    # 2-D weights would call the embedding (and its tied output layer) exploding
+    assert _rms(state["embed.weight"]) > EXPLODING_FACTOR * statistics.median(linear)
+    metrics = _metrics_of(path)
+    kinds = {row.name: row.kind for row in metrics.rows}
+    assert kinds["embed.weight"] == kinds["lm_head.weight"] == "embedding"
+    assert kinds["blocks.0.linear1.weight"] == "2-D weight"
+    assert not [row.name for row in metrics.rows if row.flags]
+    assert {"embed.weight", "lm_head.weight"} <= {row.name for row in metrics.rows if is_weight_kind(row.kind)}
+
+
+def test_an_embedding_known_by_its_class_and_one_far_above_its_peers(tmp_path):
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(*(torch.nn.Embedding(50, 16) for _ in range(3)),
+                                *(torch.nn.Linear(16, 16) for _ in range(3)))
+    with torch.no_grad():
+        model[2].weight.mul_(100.0)  # an embedding far above the other embeddings
+    path = tmp_path / "whole.pt"
+    torch.save(model, path)  # the whole module: the file records each submodule's class
+    rows = {row.name: row for row in _metrics_of(path).rows}
+    assert [rows[f"{index}.weight"].kind for index in range(6)] == ["embedding"] * 3 + ["2-D weight"] * 3
+    assert {name for name, row in rows.items() if row.flags} == {"2.weight"}
+    assert rows["2.weight"].flags == ("exploding",)
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("transformer.wte.weight", "embedding"), ("transformer.wpe.weight", "embedding"),
+    ("model.embed_tokens.weight", "embedding"), ("bert.embeddings.word_embeddings.weight", "embedding"),
+    ("tok_emb.weight", "embedding"), ("encoder.pos_embedding", "embedding"),
+    ("time_embed.0.weight", "2-D weight"),  # a Linear inside a module named like an embedding
+    ("member.weight", "2-D weight"), ("lm_head.weight", "2-D weight"),  # an untied output layer
+])
+def test_embedding_names(name, expected):
+    from inspector.core.model import TensorRef
+
+    assert tensor_kind(name, TensorRef("float32", (10, 4), (4, 1), None, role="parameter")) == expected
