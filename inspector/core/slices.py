@@ -21,7 +21,7 @@ from inspector.core.progress import Job, Progress
 
 HEATMAP_MAX_SIDE = 1024
 PREVIEW_ROWS = 200  # rows of the values table per page
-PREVIEW_COLUMNS = 64
+PREVIEW_COLUMNS = 64  # columns of the values table per page
 POOLINGS = ("max-abs", "mean")
 READ_BUDGET = 1 << 22  # elements read at once while pooling
 
@@ -49,6 +49,7 @@ class PreviewData:
     values: object  # exact values (the tensor's numpy dtype), one page of the slice
     first_row: int
     full_shape: tuple[int, int]
+    first_column: int = 0
 
 
 def pooling_step(shape: tuple[int, int]) -> tuple[int, int]:
@@ -84,17 +85,20 @@ def heatmap_job(tensor: TensorRef, request: SliceRequest) -> Job[SliceData]:
     return SliceData(np.vstack(bands), step, (rows, columns), request.pooling)
 
 
-def preview_job(tensor: TensorRef, request: SliceRequest, first_row: int = 0) -> Job[PreviewData]:
-    """Exact values of ``PREVIEW_ROWS`` rows of the slice from ``first_row`` (a page)."""
+def preview_job(tensor: TensorRef, request: SliceRequest, first_row: int = 0,
+                first_column: int = 0) -> Job[PreviewData]:
+    """Exact values of a page of the slice: ``PREVIEW_ROWS`` rows from ``first_row`` and
+    ``PREVIEW_COLUMNS`` columns from ``first_column`` (only those are read)."""
     from inspector.core import values
 
     view = slice_view(tensor, request)
     rows, columns = view.shape
     first_row = min(max(first_row, 0), max(rows - 1, 0))
+    first_column = min(max(first_column, 0), max(columns - 1, 0))
     yield Progress(0, 1, "values")
-    page = _row_band(view, first_row, min(PREVIEW_ROWS, rows - first_row))
-    page = _view(page, (page.shape[0], min(columns, PREVIEW_COLUMNS)), page.stride, page.storage_offset)
-    return PreviewData(values.read_array(page), first_row, (rows, columns))
+    page = region_view(view, first_row, min(PREVIEW_ROWS, rows - first_row),
+                       first_column, min(PREVIEW_COLUMNS, columns - first_column))
+    return PreviewData(values.read_array(page), first_row, (rows, columns), first_column)
 
 
 def _pool_band(band: TensorRef, column_step: int, pooling: str, values):

@@ -80,3 +80,36 @@ def test_empty_slices_of_any_declared_width(tmp_path, shape):
     ref = open_checkpoint(str(tmp_path / "empty.pt")).root["empty"]
     data = run_job(heatmap_job(ref, SliceRequest()))
     assert data.image.size == 0 and data.full_shape == shape
+
+
+@pytest.fixture(scope="module")
+def previewed(tmp_path_factory):
+    generator = torch.Generator().manual_seed(7)
+    tensors = {"conv": torch.randn(64, 3, 7, 7, generator=generator),
+               "wide": torch.randn(300, 150, generator=generator).t(),  # non-contiguous: [150, 300]
+               "vector": torch.randn(70, generator=generator)}
+    path = tmp_path_factory.mktemp("preview") / "preview.pt"
+    torch.save(tensors, path)
+    return open_checkpoint(str(path)).root, tensors
+
+
+@pytest.mark.parametrize("first_row, first_column", [(0, 0), (0, 64), (0, 128), (0, 146), (60, 100)])
+def test_preview_pages_columns_of_a_reshaped_conv_weight(previewed, first_row, first_column):
+    refs, tensors = previewed
+    page = run_job(slices.preview_job(refs["conv"], SliceRequest(reshaped=True), first_row, first_column))
+    expected = tensors["conv"].reshape(64, -1)[first_row:first_row + slices.PREVIEW_ROWS,
+                                                first_column:first_column + slices.PREVIEW_COLUMNS]
+    assert (page.first_row, page.first_column, page.full_shape) == (first_row, first_column, (64, 147))
+    assert np.array_equal(page.values, expected.numpy())
+
+
+def test_preview_pages_of_a_transposed_view_and_past_the_end(previewed):
+    refs, tensors = previewed
+    wide = tensors["wide"]
+    page = run_job(slices.preview_job(refs["wide"], SliceRequest(), 100, 200))
+    assert np.array_equal(page.values, wide[100:, 200:264].numpy())
+    clamped = run_job(slices.preview_job(refs["wide"], SliceRequest(), 10**9, 10**9))
+    assert (clamped.first_row, clamped.first_column) == (149, 299)
+    assert np.array_equal(clamped.values, wide[149:, 299:].numpy())
+    vector = run_job(slices.preview_job(refs["vector"], SliceRequest(), 0, 5))  # one column only
+    assert vector.first_column == 0 and np.array_equal(vector.values, tensors["vector"].numpy().reshape(-1, 1))

@@ -133,7 +133,7 @@ class TensorPanel(QWidget):
             self.values.clear(message)
             return
         self._channels.submit("stats", lambda: stats.tensor_stats_job(tensor))
-        self._submit_values(0)
+        self._submit_values()
         if len(tensor.shape) >= 2:
             self._submit_heatmap()
         # the histogram follows the stats: they give it its range
@@ -147,9 +147,9 @@ class TensorPanel(QWidget):
         tensor, request = self._node.tensor, self.heatmap.request()
         self._channels.submit("heatmap", lambda: slices.heatmap_job(tensor, request))
 
-    def _submit_values(self, first_row: int) -> None:
+    def _submit_values(self, first_row: int = 0, first_column: int = 0) -> None:
         tensor, request = self._node.tensor, self.heatmap.request()
-        self._channels.submit("values", lambda: slices.preview_job(tensor, request, first_row))
+        self._channels.submit("values", lambda: slices.preview_job(tensor, request, first_row, first_column))
 
     # -- results -----------------------------------------------------------------------
     def _on_runner_finished(self, kind: str, result: Any) -> None:
@@ -209,11 +209,11 @@ class TensorPanel(QWidget):
     def _on_heatmap_slice_requested(self, _request: Any) -> None:
         if getattr(self._node, "tensor", None) is not None and not self._channels.waiting():
             self._submit_heatmap()
-            self._submit_values(0)
+            self._submit_values()
 
-    def _on_values_page_requested(self, first_row: int) -> None:
+    def _on_values_page_requested(self, first_row: int, first_column: int) -> None:
         if getattr(self._node, "tensor", None) is not None and not self._channels.waiting():
-            self._submit_values(first_row)
+            self._submit_values(first_row, first_column)
 
     def _on_group_histogram_bins_changed(self, bins: int) -> None:
         group = self._group

@@ -1,4 +1,5 @@
-"""A table of the first values of the selected slice, exactly as stored."""
+"""A page of the selected slice's values, exactly as stored, with buttons paging its rows
+and its columns."""
 
 from __future__ import annotations
 
@@ -9,8 +10,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QTableView, QToolButton, QVBoxLayout, QWidget
 
-from inspector.core.slices import PREVIEW_ROWS, PreviewData
-
+from inspector.core.slices import PREVIEW_COLUMNS, PREVIEW_ROWS, PreviewData
 from inspector.gui.panels.plot_style import shrinkable_label
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -25,13 +25,14 @@ class PreviewTableModel(QAbstractTableModel):
         super().__init__(parent)
         self._values = np.zeros((0, 0))
         self._column_title: str | None = None  # one title for a single column of values
-        self._first_row = 0
+        self._first_row, self._first_column = 0, 0
 
-    def set_values(self, values: np.ndarray | None, column_title: str | None = None, first_row: int = 0) -> None:
+    def set_values(self, values: np.ndarray | None, column_title: str | None = None, first_row: int = 0,
+                   first_column: int = 0) -> None:
         self.beginResetModel()
         self._values = np.zeros((0, 0)) if values is None else np.atleast_2d(values)
         self._column_title = column_title
-        self._first_row = first_row  # rows are numbered as in the tensor
+        self._first_row, self._first_column = first_row, first_column  # numbered as in the tensor
         self.endResetModel()
 
     def values(self) -> np.ndarray:
@@ -61,9 +62,9 @@ class PreviewTableModel(QAbstractTableModel):
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role != Qt.ItemDataRole.DisplayRole or section < 0:
             return None
-        if orientation == Qt.Orientation.Horizontal and self._column_title is not None:
-            return self._column_title
-        return str(section + (self._first_row if orientation == Qt.Orientation.Vertical else 0))
+        if orientation == Qt.Orientation.Vertical:
+            return str(section + self._first_row)
+        return self._column_title if self._column_title is not None else str(section + self._first_column)
 
     def flags(self, index: AnyIndex) -> Qt.ItemFlag:
         if not index.isValid():
@@ -96,17 +97,19 @@ def format_value(value: Any) -> str:
 
 
 class ValuesPreview(QWidget):
-    """One page of the slice's values, a line saying which part it is, and page buttons."""
+    """One page of the slice's values, a line saying which part it is, and buttons paging its
+    rows (▲ ▼) and columns (◀ ▶), each shown only when there is more than one page."""
 
-    pageRequested = Signal(int)  # the first row of the page wanted
+    pageRequested = Signal(int, int)  # the first row and first column of the page wanted
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._first_row, self._rows = 0, 0
-        self.previous_button = QToolButton(text="◀", toolTip=f"previous {PREVIEW_ROWS} rows", autoRaise=True)
-        self.next_button = QToolButton(text="▶", toolTip=f"next {PREVIEW_ROWS} rows", autoRaise=True)
-        self.previous_button.clicked.connect(lambda: self.pageRequested.emit(max(self._first_row - PREVIEW_ROWS, 0)))
-        self.next_button.clicked.connect(lambda: self.pageRequested.emit(self._first_row + PREVIEW_ROWS))
+        self._first_row, self._rows, self._first_column, self._columns = 0, 0, 0, 0
+        self.previous_button = _page_button("▲", f"previous {PREVIEW_ROWS} rows", lambda: self._turn(-PREVIEW_ROWS, 0))
+        self.next_button = _page_button("▼", f"next {PREVIEW_ROWS} rows", lambda: self._turn(PREVIEW_ROWS, 0))
+        self.left_button = _page_button("◀", f"previous {PREVIEW_COLUMNS} columns",
+                                        lambda: self._turn(0, -PREVIEW_COLUMNS))
+        self.right_button = _page_button("▶", f"next {PREVIEW_COLUMNS} columns", lambda: self._turn(0, PREVIEW_COLUMNS))
         self.model = PreviewTableModel(self)
         self.table = QTableView()
         self.table.setModel(self.model)
@@ -116,39 +119,69 @@ class ValuesPreview(QWidget):
         self.table.horizontalHeader().setMinimumSectionSize(24)
         self.table.setAlternatingRowColors(True)
         self.note = shrinkable_label()
-        top = QHBoxLayout()
-        top.setContentsMargins(0, 0, 0, 0)
-        top.addWidget(self.note, 1)
-        top.addWidget(self.previous_button)
-        top.addWidget(self.next_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 4, 0, 0)
-        layout.addLayout(top)
-        layout.addWidget(self.table, 1)
+        self._build_layout()
         self._update_buttons()
 
     def set_preview(self, page: PreviewData, where: str, column_title: str | None = None) -> None:
-        self.model.set_values(page.values, column_title, page.first_row)
+        """Show ``page``; ``column_title`` names the one column of a vector's values."""
+        self.model.set_values(page.values, column_title, page.first_row, page.first_column)
         rows, columns = np.atleast_2d(page.values).shape
-        self._first_row, self._rows = page.first_row, page.full_shape[0]
-        last = page.first_row + rows - 1
-        self.note.setText(f"{where}rows {page.first_row:,}–{last:,} of {page.full_shape[0]:,}, "
-                          f"columns 0–{columns - 1} of {page.full_shape[1]:,}" if rows and columns
-                          else f"{where}empty")
+        self._first_row, self._first_column = page.first_row, page.first_column
+        self._rows, self._columns = page.full_shape
+        if not rows or not columns:
+            part = "empty"
+        elif column_title is not None:
+            part = span_text(page.first_row, rows, self._rows, "value")
+        else:
+            part = (f"{span_text(page.first_row, rows, self._rows, 'row')}, "
+                    f"{span_text(page.first_column, columns, self._columns, 'column')}")
+        self.note.setText(where + part)
         self._update_buttons()
 
     def first_row(self) -> int:
         return self._first_row
 
+    def first_column(self) -> int:
+        return self._first_column
+
     def clear(self, message: str = "") -> None:
         self.model.set_values(None)
-        self._first_row, self._rows = 0, 0
+        self._first_row, self._rows, self._first_column, self._columns = 0, 0, 0, 0
         self.note.setText(message)
         self._update_buttons()
 
+    def _turn(self, rows: int, columns: int) -> None:
+        self.pageRequested.emit(max(self._first_row + rows, 0), max(self._first_column + columns, 0))
+
     def _update_buttons(self) -> None:
-        paged = self._rows > PREVIEW_ROWS
-        for button in (self.previous_button, self.next_button):
-            button.setVisible(paged)
-        self.previous_button.setEnabled(self._first_row > 0)
-        self.next_button.setEnabled(self._first_row + PREVIEW_ROWS < self._rows)
+        for back, forward, first, total, page in (
+                (self.previous_button, self.next_button, self._first_row, self._rows, PREVIEW_ROWS),
+                (self.left_button, self.right_button, self._first_column, self._columns, PREVIEW_COLUMNS)):
+            for button in (back, forward):
+                button.setVisible(total > page)
+            back.setEnabled(first > 0)
+            forward.setEnabled(first + page < total)
+
+    def _build_layout(self) -> None:
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.note, 1)
+        for button in (self.previous_button, self.next_button, self.left_button, self.right_button):
+            top.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 4, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.table, 1)
+
+
+def span_text(first: int, shown: int, total: int, noun: str) -> str:
+    """Which part of ``total`` items a page shows: "rows 200–399 of 500", "all 64 rows", "1 value"."""
+    if shown >= total:
+        return f"all {total:,} {noun}s" if total > 1 else f"{total} {noun}"
+    return f"{noun}s {first:,}–{first + shown - 1:,} of {total:,}"
+
+
+def _page_button(arrow: str, tooltip: str, slot) -> QToolButton:
+    button = QToolButton(text=arrow, toolTip=tooltip, autoRaise=True)
+    button.clicked.connect(slot)
+    return button
