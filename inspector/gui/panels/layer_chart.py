@@ -4,7 +4,9 @@ checkpoint healthy?
 The numbers and flags come from ``core.layer_metrics``: a red star marks a tensor holding
 NaN or Inf, a red cross a weight of all zeros, orange a tensor far above the median of its
 own kind. Linear scale draws bars from zero; log scale draws points (a bar from an arbitrary
-floor would mean nothing). Hovering names the tensor; clicking emits ``tensorActivated``.
+floor would mean nothing) on at least a decade, so close values stay close. The axis names
+leave off the start every charted name shares (the selected module's path). Hovering names
+the tensor; clicking emits ``tensorActivated``.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from PySide6.QtGui import QCursor, QFontMetrics
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QToolTip, QVBoxLayout, QWidget
 
 from inspector.core.layer_metrics import EXPLODING_FACTOR, METRICS, LayerMetrics, LayerRow, is_weight_kind
-from inspector.gui.panels.layer_legend import legend_html, summary_text
-from inspector.gui.panels.name_axis import NameAxis, name_axis_width
+from inspector.gui.panels.layer_legend import Charted, legend_html, summary_text
+from inspector.gui.panels.name_axis import NameAxis, common_prefix, name_axis_width
 from inspector.gui.panels.plot_style import (
     CAUTION_COLOR, WARNING_COLOR, SpacedAxis, accent_color, shrinkable_label, style_plot,
 )
+from inspector.gui.panels.value_range import linear_range, log_range
 
 METRIC_TITLES = {"std": "std", "l2_norm": "L2 norm", "max_abs": "max |x|"}
 SCOPES = ("weights (≥ 2-D)", "all tensors")
@@ -36,6 +39,7 @@ class LayerChart(QWidget):
         super().__init__(parent)
         self._metrics = LayerMetrics()
         self._shown: list[int] = []  # indices into the metrics' rows, top to bottom
+        self._prefix = ""  # the start every charted name shares, left off the axis
         self.metric_box = QComboBox()
         self.metric_box.addItems([METRIC_TITLES[key] for key in METRICS])
         self.scope_box = QComboBox()
@@ -81,6 +85,10 @@ class LayerChart(QWidget):
     def names(self) -> list[str]:
         return [row.name for row in self.shown_rows()]
 
+    def axis_names(self) -> list[str]:
+        """The names on the axis: without the start they all share."""
+        return [name[len(self._prefix):] for name in self.names()]
+
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.PaletteChange:
             style_plot(self.plot, self)
@@ -113,16 +121,40 @@ class LayerChart(QWidget):
         positions = np.arange(len(rows), dtype=np.float64)
         log = self.log_box.isChecked()
         self.plot.setLogMode(x=log, y=False)
+        drawable = np.isfinite(values) & ((values > 0) if log else True)
         brushes = [pg.mkBrush(self._row_color(row)) for row in rows]
-        self._draw_values(positions, values, brushes, log)
-        self._draw_marks(rows, positions, values, log)
-        self.name_axis.set_names(self.names(), name_axis_width(self, self.names()))
+        self._draw_values(positions, values, drawable, brushes, log)
+        marks = self._draw_marks(rows, positions, values, log)
+        names = self.names()
+        self._prefix = common_prefix(names) if len(names) > 1 else ""  # one name is shown whole
+        self._fit_name_axis()
         title = METRIC_TITLES[self.metric_key()]
         self.plot.setLabel("bottom", f"{title} (log scale)" if log else title)
-        self.summary.setText(summary_text(self._metrics, len(rows), self._weights_only()))
+        self.summary.setText(summary_text(self._metrics, self._charted(rows, values, drawable, log)))
         self.legend.setText(legend_html(self, EXPLODING_FACTOR))
         self.hover.setText("")
-        self.plot.autoRange()
+        self._fit_ranges(np.concatenate([values[drawable], marks]), len(rows), log)
+
+    def _charted(self, rows: list[LayerRow], values: np.ndarray, drawable: np.ndarray, log: bool) -> Charted:
+        """How many rows are drawn, and why the others are not."""
+        title = METRIC_TITLES[self.metric_key()]
+        not_drawn: dict[str, list[LayerRow]] = {}
+        drawn = 0
+        for row, value, shown in zip(rows, values, drawable):
+            if shown or _is_marked(row):
+                drawn += 1
+            else:
+                why = f"no {title}" if not np.isfinite(value) else "zero, off the log scale"
+                not_drawn.setdefault(why, []).append(row)
+        asked_weights = self.scope_box.currentIndex() == 0
+        return Charted(drawn, self._weights_only(), asked_weights and not self._weights_only() and bool(rows),
+                       not_drawn, self._prefix)
+
+    def _fit_ranges(self, xs: np.ndarray, count: int, log: bool) -> None:
+        """Every point and mark inside, none on a border (log: at least a decade)."""
+        low, high = log_range(xs) if log else linear_range(xs)
+        self.plot.setXRange(low, high, padding=0)
+        self.plot.setYRange(-0.5, max(count, 1) - 0.5, padding=0)
 
     def _choose_rows(self) -> list[int]:
         rows = self._metrics.rows
@@ -134,28 +166,31 @@ class LayerChart(QWidget):
         """The weights scope, unless there are no weights here (then every tensor is charted)."""
         return self.scope_box.currentIndex() == 0 and any(is_weight_kind(row.kind) for row in self._metrics.rows)
 
-    def _draw_values(self, positions: np.ndarray, values: np.ndarray, brushes: list, log: bool) -> None:
-        drawable = np.isfinite(values) & ((values > 0) if log else True)
+    def _draw_values(self, positions: np.ndarray, values: np.ndarray, drawable: np.ndarray, brushes: list,
+                     log: bool) -> None:
+        shown_brushes = [brush for brush, shown in zip(brushes, drawable) if shown]
         if log:
             self.bars.setOpts(x0=[], y=[], width=[], height=BAR_HEIGHT)
-            self.points.setData(values[drawable], positions[drawable], symbolBrush=[b for b, d in zip(brushes, drawable) if d],
-                                symbolPen=None)
+            self.points.setData(values[drawable], positions[drawable], symbolBrush=shown_brushes, symbolPen=None)
         else:
             self.points.setData([], [])
             self.bars.setOpts(x0=np.zeros(int(drawable.sum())), y=positions[drawable], width=values[drawable],
-                              height=BAR_HEIGHT, brushes=[b for b, d in zip(brushes, drawable) if d], pen=pg.mkPen(None))
+                              height=BAR_HEIGHT, brushes=shown_brushes, pen=pg.mkPen(None))
 
-    def _draw_marks(self, rows: list[LayerRow], positions: np.ndarray, values: np.ndarray, log: bool) -> None:
-        """Crosses at zero (or the left edge in log scale) for dead weights; stars at the value
-        (or zero) for tensors holding NaN or Inf."""
+    def _draw_marks(self, rows: list[LayerRow], positions: np.ndarray, values: np.ndarray, log: bool) -> np.ndarray:
+        """Crosses at zero (or a decade left of the smallest value in log scale) for dead
+        weights; stars at the value (or there) for tensors holding NaN or Inf. Returns where
+        the marks are."""
         positive = values[np.isfinite(values) & (values > 0)]
         floor = float(positive.min()) / 10 if positive.size else 1e-3
         base = floor if log else 0.0
         dead = [i for i, row in enumerate(rows) if "dead" in row.flags]
         bad = [i for i, row in enumerate(rows) if {"nan", "inf"} & set(row.flags)]
-        at = [values[i] if np.isfinite(values[i]) and (values[i] > 0 or not log) else base for i in bad]
+        at = np.asarray([values[i] if np.isfinite(values[i]) and (values[i] > 0 or not log) else base for i in bad],
+                        dtype=np.float64)
         self.dead_marks.setData(np.full(len(dead), base), positions[dead])
-        self.bad_value_marks.setData(np.asarray(at, dtype=np.float64), positions[bad])
+        self.bad_value_marks.setData(at, positions[bad])
+        return np.concatenate([np.full(len(dead), base), at])
 
     def _row_color(self, row: LayerRow) -> Any:
         if "nan" in row.flags or "inf" in row.flags or "dead" in row.flags:
@@ -163,7 +198,8 @@ class LayerChart(QWidget):
         return CAUTION_COLOR if "exploding" in row.flags else accent_color(self)
 
     def _fit_name_axis(self) -> None:
-        self.name_axis.set_names(self.names(), name_axis_width(self, self.names()))
+        names = self.axis_names()
+        self.name_axis.set_names(names, name_axis_width(self, names))
 
     def _build_layout(self) -> None:
         controls = QHBoxLayout()
@@ -244,3 +280,8 @@ class LayerChart(QWidget):
 
 def _number(value: float | None) -> float:
     return float("nan") if value is None else float(value)
+
+
+def _is_marked(row: LayerRow) -> bool:
+    """Drawn as a mark whatever its value: all zeros, or holding NaN or Inf."""
+    return bool({"dead", "nan", "inf"} & set(row.flags))

@@ -1,6 +1,8 @@
-"""The per-layer chart's words: a summary of what is charted and flagged, and the legend."""
+"""The per-layer chart's words: a summary of what is drawn and flagged, and the legend."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 from PySide6.QtWidgets import QWidget
 
@@ -10,10 +12,28 @@ from inspector.gui.panels.plot_style import CAUTION_COLOR, WARNING_COLOR, accent
 NAMED_IN_SUMMARY = 3  # flagged tensors named before "and N more"
 
 
-def summary_text(metrics: LayerMetrics, shown: int, weights_only: bool) -> str:
-    """What is charted out of what is below, then every flag, naming the tensors."""
-    what = "weights (≥ 2-D)" if weights_only else "floating-point tensors"
-    parts = [f"{shown:,} {what} charted of {metrics.tensors_below:,} tensor{_s(metrics.tensors_below)} below"]
+@dataclass
+class Charted:
+    """What the chart shows of the rows its scope picked."""
+
+    drawn: int  # rows with a point, a bar or a mark
+    weights_only: bool  # the weights scope (else every floating-point tensor)
+    no_weights_here: bool = False  # the weights scope was asked for, but there are none
+    not_drawn: dict[str, list[LayerRow]] = field(default_factory=dict)  # why -> rows
+    prefix: str = ""  # the start every charted name shares, left off the axis
+
+
+def summary_text(metrics: LayerMetrics, charted: Charted) -> str:
+    """What is drawn out of what is below and why the rest is not, then every flag, naming
+    the tensors."""
+    if charted.weights_only:
+        noun = f"{plural(charted.drawn, 'weight')} (≥ 2-D)"
+    else:
+        noun = plural(charted.drawn, "floating-point tensor")
+    below = metrics.tensors_below
+    first = f"{charted.drawn:,} {noun} charted of {below:,} {plural(below, 'tensor')} below"
+    parts = [first + (" (no weights ≥ 2-D here)" if charted.no_weights_here else "")]
+    parts += [f"not drawn, {why}: {_named(rows)}" for why, rows in charted.not_drawn.items()]
     for note, count in (("not charted (over the limit)", metrics.skipped),
                         ("unreadable", metrics.unreadable)):
         if count:
@@ -25,15 +45,22 @@ def summary_text(metrics: LayerMetrics, shown: int, weights_only: bool) -> str:
         rows = metrics.flagged(flag)
         if rows:
             parts.append(f"{title}: {_named(rows)}")
+    if charted.prefix:
+        parts.append(f"names shown without “{charted.prefix}”")
     return " · ".join(parts)
 
 
 def legend_html(widget: QWidget, factor: float) -> str:
+    """One line of entries that breaks, if it must, only between entries."""
     accent, caution, warning = accent_color(widget).name(), CAUTION_COLOR.name(), WARNING_COLOR.name()
-    return (f"<span style='color:{accent}'>■</span> tensor &nbsp; "
-            f"<span style='color:{caution}'>■</span> RMS over {factor:g}× the median of its kind &nbsp; "
-            f"<span style='color:{warning}'>★</span> holds NaN/Inf &nbsp; "
-            f"<span style='color:{warning}'>✕</span> weight of all zeros")
+    entries = [(accent, "■", "tensor"), (caution, "■", f"RMS over {factor:g}× the median of its kind"),
+               (warning, "★", "NaN or Inf"), (warning, "✕", "all zeros")]
+    return " &nbsp; ".join(f"<span style='color:{color}'>{mark}</span>&nbsp;{text.replace(' ', '&nbsp;')}"
+                           for color, mark, text in entries)
+
+
+def plural(count: int, noun: str) -> str:
+    return noun if count == 1 else noun + "s"
 
 
 def _named(rows: list[LayerRow], detail=None) -> str:
@@ -44,7 +71,3 @@ def _named(rows: list[LayerRow], detail=None) -> str:
 
 def _bad_value_counts(row: LayerRow) -> str:
     return ", ".join(f"{count:,} {name}" for name, count in (("NaN", row.nan), ("Inf", row.inf)) if count)
-
-
-def _s(count: int) -> str:
-    return "" if count == 1 else "s"
