@@ -1,7 +1,8 @@
 """Heatmap of a 2-D slice of a tensor, with controls choosing the slice of N-D tensors.
 
 A conv weight [out, in, kh, kw] shows one kh x kw kernel picked by (out, in) spinboxes, or
-all of it reshaped to [out, in*kh*kw]. Big slices arrive strided down (see core.slices).
+all of it reshaped to [out, in*kh*kw]. Big slices arrive pooled (see core.slices). The axes
+span the image, with square cells unless it is long and thin (see ``image_fit``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from inspector.core.slices import POOLINGS, SliceData, SliceRequest, pooling_step
-from inspector.gui.panels.plot_style import integer_ticks, shrinkable_label, style_plot
+from inspector.gui.panels.image_fit import ImageFit
+from inspector.gui.panels.plot_style import integer_ticks, shrinkable_label, style_axes, style_plot
 
 MODES = ("one slice", "reshape to 2-D")
 POOLING_TITLES = {"max-abs": "pool: max |x|", "mean": "pool: mean"}
@@ -48,8 +50,10 @@ class HeatmapView(QWidget):
         self.plot_item.addItem(self.image)
         self.colorbar = pg.ColorBarItem(colorMap=pg.colormap.get("viridis"), interactive=False)
         self.colorbar.setImageItem(self.image, insert_in=self.plot_item)
+        self.fit = ImageFit(self.view, self.plot_item)
+        self.plot_item.getAxis("bottom").setStyle(hideOverlappingLabels=12)  # "0" at the image's edge
         self._build_layout()
-        style_plot(self.view, self, grid=False)
+        self._apply_style()
         self.mode_box.currentIndexChanged.connect(self._on_mode_box_changed)
         self.pooling_box.currentIndexChanged.connect(self._on_pooling_box_changed)
         self.view.scene().sigMouseMoved.connect(self._on_scene_mouse_moved)
@@ -90,15 +94,16 @@ class HeatmapView(QWidget):
         rows, columns = image.shape
         row_step, column_step = data.step
         # pixel centres on the element indices they show
-        self.image.setRect(QRectF(-column_step / 2, -row_step / 2, columns * column_step, rows * row_step))
+        rect = QRectF(-column_step / 2, -row_step / 2, columns * column_step, rows * row_step)
+        self.image.setRect(rect)
         tall, wide = data.full_shape
-        self.plot_item.setAspectLocked(max(tall, wide) <= 4 * max(min(tall, wide), 1))
         integer_ticks(self.plot_item.getAxis("left"), tall)
         integer_ticks(self.plot_item.getAxis("bottom"), wide)
         self._apply_levels(finite, value_range)
         self.update_pooling_box(data.full_shape)
         self.info.setText(_info_text(data, finite.size))
-        self.plot_item.autoRange(padding=0.02)
+        # square cells unless the slice is so long and thin that they would be slivers
+        self.fit.show_rect(rect, max(tall, wide) <= 4 * max(min(tall, wide), 1))
 
     def clear(self, message: str = "") -> None:
         self._data = None
@@ -111,8 +116,12 @@ class HeatmapView(QWidget):
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.PaletteChange:
-            style_plot(self.view, self, grid=False)
+            self._apply_style()
         super().changeEvent(event)
+
+    def _apply_style(self) -> None:
+        style_plot(self.view, self, grid=False)
+        style_axes(self.colorbar, self)
 
     def _apply_levels(self, finite: np.ndarray, value_range: tuple[float, float] | None = None) -> None:
         """Signed data gets a diverging map centred on zero; one-signed data a sequential one."""

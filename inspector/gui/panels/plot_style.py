@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 WARNING_COLOR = QColor("#d62728")  # dead or exploding layers
 CAUTION_COLOR = QColor("#ff7f0e")
+MIN_CONTRAST = 4.5  # WCAG AA for text: dimmed text stays at least this far from its background
 
 
 def is_dark(widget: QWidget) -> bool:
@@ -21,6 +22,37 @@ def accent_color(widget: QWidget) -> QColor:
     return color.lighter(140) if is_dark(widget) else color
 
 
+def dim_text_color(widget: QWidget) -> QColor:
+    """The palette's window text moved toward its window colour, as far as keeps MIN_CONTRAST:
+    quieter than the text around it, readable in both schemes."""
+    palette = widget.palette()
+    text, background = palette.color(QPalette.ColorRole.WindowText), palette.color(QPalette.ColorRole.Window)
+    for share in (0.6, 0.55, 0.5, 0.45, 0.4, 0.35, 0.3, 0.2, 0.1):
+        dimmed = _mixed(text, background, share)
+        if contrast_ratio(dimmed, background) >= MIN_CONTRAST:
+            return dimmed
+    return QColor(text)
+
+
+def contrast_ratio(first: QColor, second: QColor) -> float:
+    """WCAG 2 contrast ratio of two opaque colours, from 1 (same) to 21 (black on white)."""
+    lighter, darker = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def _luminance(color: QColor) -> float:
+    def linear(channel: float) -> float:
+        return channel / 12.92 if channel <= 0.04045 else ((channel + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * linear(color.redF()) + 0.7152 * linear(color.greenF()) + 0.0722 * linear(color.blueF())
+
+
+def _mixed(color: QColor, other: QColor, share: float) -> QColor:
+    """``color`` with ``share`` of ``other`` mixed in."""
+    return QColor.fromRgbF(*((1 - share) * a + share * b for a, b in
+                             zip(color.getRgbF()[:3], other.getRgbF()[:3])))
+
+
 def translucent(color: QColor, alpha: int) -> QColor:
     result = QColor(color)
     result.setAlpha(alpha)
@@ -29,22 +61,26 @@ def translucent(color: QColor, alpha: int) -> QColor:
 
 def style_plot(plot: pg.PlotWidget | pg.GraphicsLayoutWidget, widget: QWidget, grid: bool = True) -> None:
     """Background, axes and text in the colours of ``widget``'s palette."""
-    palette = widget.palette()
-    background = palette.color(QPalette.ColorRole.Base)
-    foreground = palette.color(QPalette.ColorRole.Text)
-    plot.setBackground(background)
+    plot.setBackground(widget.palette().color(QPalette.ColorRole.Base))
     items = [plot.getPlotItem()] if isinstance(plot, pg.PlotWidget) else _plot_items(plot)
     for item in items:
-        for name in ("left", "bottom", "right", "top"):
-            axis = item.getAxis(name)
-            axis.setPen(pg.mkPen(translucent(foreground, 140)))
-            axis.setTextPen(pg.mkPen(foreground))
+        style_axes(item, widget)
         bottom = item.getAxis("bottom")
         if bottom.autoSIPrefix:  # weights read better as 0.05 than as 50 (x0.001)
             # only once: pyqtgraph recomputes the scale from the current range when this is
             # called, so a second call (a theme switch) would freeze a ×1000 scale on the ticks
             bottom.enableAutoSIPrefix(False)
         item.showGrid(x=grid, y=grid, alpha=0.15)
+
+
+def style_axes(item: pg.PlotItem, widget: QWidget) -> None:
+    """Axis lines in a quiet, tick labels in the full text colour of ``widget``'s palette (a
+    colour bar is a plot item of its own: its labels need this too)."""
+    foreground = widget.palette().color(QPalette.ColorRole.Text)
+    for name in ("left", "bottom", "right", "top"):
+        axis = item.getAxis(name)
+        axis.setPen(pg.mkPen(translucent(foreground, 140)))
+        axis.setTextPen(pg.mkPen(foreground))
 
 
 def _plot_items(layout: pg.GraphicsLayoutWidget) -> list[pg.PlotItem]:

@@ -528,3 +528,30 @@ def test_the_panel_never_pushes_the_splitter(qtbot, saved):
         show(qtbot, panel, find(root, *names))
         assert splitter.sizes() == sizes, names
     panel.shutdown()
+
+
+def _view_shape(heatmap) -> float:
+    box = heatmap.plot_item.vb
+    return box.width() / box.height()
+
+
+def test_the_heatmap_shows_the_image_and_nothing_around_it(qtbot, panel, saved):
+    root, oracle = saved
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.tensor_tabs.setCurrentWidget(panel.heatmap)
+    show(qtbot, panel, find(root, "extra", "stem"))
+    heatmap, box = panel.heatmap, panel.heatmap.plot_item.vb
+    for mode, (rows, columns) in ((1, (64, 147)), (0, (7, 7))):  # reshaped to 2-D, then one kernel
+        with qtbot.waitSignal(panel.plotsFinished, timeout=WAIT_MS):
+            heatmap.mode_box.setCurrentIndex(mode)
+        assert heatmap.image_data().shape == (rows, columns)
+        np.testing.assert_allclose(box.viewRange(), [[-0.5, columns - 0.5], [-0.5, rows - 0.5]], atol=1e-9)
+        qtbot.waitUntil(lambda: abs(_view_shape(heatmap) - columns / rows) < 0.02 * columns / rows)  # square cells
+    show(qtbot, panel, find(root, "extra", "tall"))  # 2,100 × 40: too thin for square cells, the image fills
+    step = heatmap._data.step
+    rows, columns = heatmap.image_data().shape
+    np.testing.assert_allclose(box.viewRange(), [[-step[1] / 2, (columns - 0.5) * step[1]],
+                                                 [-step[0] / 2, (rows - 0.5) * step[0]]], atol=1e-9)
+    assert heatmap.view.width() > heatmap.view.height()
+    qtbot.waitUntil(lambda: _view_shape(heatmap) > 1)  # as wide as the room, not a 40:2100 sliver
