@@ -1,19 +1,23 @@
-"""The tensor panel's header: what is selected, in two lines, with a copy-key button."""
+"""The tensor panel's header: what is selected (its name, its key, its details), with a
+copy-key button. The button keeps its room when hidden, so the tabs below stay where they
+are; details too long for one line wrap between their parts, never inside a number."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QGridLayout, QProgressBar, QToolButton, QWidget
 
 from inspector.core.dtypes import is_known
 from inspector.core.tensor_notes import role_text
 from inspector.gui.formatting import human_size, shape_text
-from inspector.gui.panels.plot_style import shrinkable_label
+from inspector.gui.panels.plot_style import dim_text_color, shrinkable_label
 
 REVEAL_PROGRESS_MS = 300
+SEPARATOR = "  ·  "  # between the parts of the details
+NO_BREAK_SPACE = "\u00a0"
 
 
 def node_key(node: Any) -> str:
@@ -33,15 +37,24 @@ def tensor_details(tensor: Any, shared_with: str = "") -> str:
         parts.append(tensor.layout)
     if not tensor.is_contiguous():
         parts.append("non-contiguous view")
-    return "  ·  ".join(parts)
+    return SEPARATOR.join(parts)
 
 
 def group_details(node: Any) -> str:
     kind = getattr(node, "class_name", None) or node.kind
-    parts = [str(kind), f"{getattr(node, 'tensor_count', 0):,} tensors",
+    count = getattr(node, "tensor_count", 0)
+    parts = [str(kind), f"{count:,} tensor{'' if count == 1 else 's'}",
              f"{getattr(node, 'numel_total', 0):,} elements",
              human_size(getattr(node, "nbytes_total", 0) or 0)]
-    return "  ·  ".join(parts)
+    return SEPARATOR.join(parts)
+
+
+def breaking_between_parts(details: str) -> str:
+    """``details`` with the spaces inside each part made unbreakable, and the separators
+    breakable only after their dot: a wrapped line never splits "2.0 MiB" or "512,000 elements"
+    and never starts with a dot."""
+    parts = [part.replace(" ", NO_BREAK_SPACE) for part in details.split(SEPARATOR)]
+    return f"{NO_BREAK_SPACE * 2}·{NO_BREAK_SPACE} ".join(parts)
 
 
 class NodeHeader(QWidget):
@@ -54,16 +67,16 @@ class NodeHeader(QWidget):
         self.title.setFont(font)
         self.details = shrinkable_label()
         self.details.setObjectName("node_details")
+        self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.key_label = shrinkable_label()
         self.key_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.key_label.setEnabled(False)  # drawn in the palette's dimmed text colour
+        self._dim_key_label()
         self.copy_button = QToolButton(text="Copy key")
         self.copy_button.clicked.connect(self._on_copy_button_clicked)
+        _keep_size_when_hidden(self.copy_button)  # the root, which has no key, is as tall as a module
         self.progress = QProgressBar(maximumHeight=6, textVisible=False, minimum=0, maximum=1000)
-        policy = self.progress.sizePolicy()
-        policy.setRetainSizeWhenHidden(True)  # appearing must not shift the plots
-        self.progress.setSizePolicy(policy)
+        _keep_size_when_hidden(self.progress)  # appearing must not shift the plots
         self.progress.setVisible(False)
         self._reveal = QTimer(self, singleShot=True, interval=REVEAL_PROGRESS_MS)
         self._reveal.timeout.connect(self._on_reveal_timeout)
@@ -84,7 +97,7 @@ class NodeHeader(QWidget):
         self.details.setToolTip(details)
         self.key_label.setVisible(bool(key) and key != self.title.text())
         self.copy_button.setVisible(bool(key))
-        self.details.setText(details)
+        self.details.setText(breaking_between_parts(details))
 
     def start_progress(self) -> None:
         """Work began: the bar shows only if it lasts long enough to be worth a bar."""
@@ -98,8 +111,24 @@ class NodeHeader(QWidget):
         self._reveal.stop()
         self.progress.setVisible(False)
 
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            self._dim_key_label()
+        super().changeEvent(event)
+
+    def _dim_key_label(self) -> None:
+        """The key in a quieter colour than the details, still readable (not a disabled grey).
+        A style sheet, not a palette: the app's style sheet puts back the palettes it saw."""
+        self.key_label.setStyleSheet(f"color: {dim_text_color(self).name()}")
+
     def _on_reveal_timeout(self) -> None:
         self.progress.setVisible(True)
 
     def _on_copy_button_clicked(self) -> None:
         QGuiApplication.clipboard().setText(self.key_label.text())
+
+
+def _keep_size_when_hidden(widget: QWidget) -> None:
+    policy = widget.sizePolicy()
+    policy.setRetainSizeWhenHidden(True)
+    widget.setSizePolicy(policy)

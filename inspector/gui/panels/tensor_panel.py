@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QPlainTextEdit, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
 from inspector.core import histogram, layer_metrics, slices, stats
@@ -99,7 +99,9 @@ class TensorPanel(QWidget):
         self.pages.setCurrentWidget(self.group_page)
 
     def _show_entries_page(self, node: Any) -> None:
-        self.header.show_node(node, f"{_value_details(node)}  ·  {len(node.children):,} entries, no tensors")
+        count = len(node.children)
+        entries = f"{count:,} {'entry' if count == 1 else 'entries'}, no tensors"
+        self.header.show_node(node, f"{_value_details(node)}  ·  {entries}")
         self.entries.set_node(node)
         self.pages.setCurrentWidget(self.entries_page)
 
@@ -284,6 +286,9 @@ def _slice_label(request: Any, shape: tuple[int, ...]) -> str:
 def _tabs(*pages: tuple[QWidget, str]) -> QTabWidget:
     tabs = QTabWidget()
     tabs.setDocumentMode(True)
+    # a click on a tab takes the focus: otherwise the focus of the page it hides jumps to the
+    # first field of the page it shows (the bins box), and typing goes there
+    tabs.tabBar().setFocusPolicy(Qt.FocusPolicy.StrongFocus)
     for widget, title in pages:
         tabs.addTab(widget, title)
     return tabs
