@@ -13,11 +13,10 @@ from PySide6.QtWidgets import QGridLayout, QProgressBar, QToolButton, QWidget
 from inspector.core.dtypes import is_known
 from inspector.core.tensor_notes import role_text
 from inspector.gui.formatting import human_size, shape_text
-from inspector.gui.panels.plot_style import dim_text_color, shrinkable_label
+from inspector.gui.panels.plot_style import NO_BREAK_SPACE, dim_text_color, shrinkable_label, unbreakable, wrapping_label
 
 REVEAL_PROGRESS_MS = 300
 SEPARATOR = "  ·  "  # between the parts of the details
-NO_BREAK_SPACE = "\u00a0"
 
 
 def node_key(node: Any) -> str:
@@ -53,7 +52,7 @@ def breaking_between_parts(details: str) -> str:
     """``details`` with the spaces inside each part made unbreakable, and the separators
     breakable only after their dot: a wrapped line never splits "2.0 MiB" or "512,000 elements"
     and never starts with a dot."""
-    parts = [part.replace(" ", NO_BREAK_SPACE) for part in details.split(SEPARATOR)]
+    parts = [unbreakable(part) for part in details.split(SEPARATOR)]
     return f"{NO_BREAK_SPACE * 2}·{NO_BREAK_SPACE} ".join(parts)
 
 
@@ -65,9 +64,8 @@ class NodeHeader(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.25)
         font.setBold(True)
         self.title.setFont(font)
-        self.details = shrinkable_label()
+        self.details = wrapping_label()
         self.details.setObjectName("node_details")
-        self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.key_label = shrinkable_label()
         self.key_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

@@ -97,6 +97,22 @@ def shrinkable_label(text: str = "", align_right: bool = False) -> QLabel:
     return label
 
 
+def wrapping_label() -> QLabel:
+    """A shrinkable label whose text wraps onto more lines instead of being clipped; it breaks
+    only at plain spaces (see ``unbreakable``)."""
+    label = shrinkable_label()
+    label.setWordWrap(True)
+    return label
+
+
+def unbreakable(text: str) -> str:
+    """``text`` whose spaces never break a line ("2.0 MiB", "512,000 elements", "rows 0–199")."""
+    return text.replace(" ", NO_BREAK_SPACE)
+
+
+NO_BREAK_SPACE = "\u00a0"  # copied as a plain space
+
+
 def integer_ticks(axis: pg.AxisItem, size: int) -> None:
     """An axis over few indices gets a tick per index (no half-index ticks); long ones automatic ticks."""
     if size <= 16:

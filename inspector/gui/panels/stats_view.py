@@ -12,8 +12,7 @@ FIELDS = (
     ("min", "min"), ("max", "max"), ("mean", "mean"), ("std", "std"),
     ("numel", "numel"), ("zeros", "zeros"), ("nan", "NaN"), ("inf", "Inf"),
 )
-COLUMNS = 4  # fields per row
-WIDE_ENOUGH = 480  # pixels: narrower, two fields per row
+COLUMNS = 4  # fields per row where they fit whole, else half as many
 
 
 def format_number(value: Any) -> str:
@@ -48,7 +47,19 @@ class StatsView(QWidget):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        self._place(COLUMNS if event.size().width() >= WIDE_ENOUGH else COLUMNS // 2)
+        self._place(self._columns_that_fit(event.size().width()))
+
+    def _columns_that_fit(self, width: int) -> int:
+        """Four fields a row when every number fits whole beside its title, else two."""
+        return COLUMNS if self._needed_width(COLUMNS) <= width else COLUMNS // 2
+
+    def _needed_width(self, columns: int) -> int:
+        widths = [0] * (2 * columns)
+        for index, (title, value) in enumerate(zip(self._titles, self._values.values())):
+            column = 2 * (index % columns)
+            widths[column] = max(widths[column], title.sizeHint().width())
+            widths[column + 1] = max(widths[column + 1], value.sizeHint().width())
+        return sum(widths) + self._grid.horizontalSpacing() * (len(widths) - 1)
 
     def _place(self, columns: int) -> None:
         """``columns`` fields per row: four on a wide panel, two on a narrow one."""
@@ -72,6 +83,7 @@ class StatsView(QWidget):
             label.setText(format_number(value))
             label.setToolTip(repr(value) if value is not None else "")
             self._mark(label, key, value)
+        self._place(self._columns_that_fit(self.width()))
 
     def clear(self, numel: int | None = None) -> None:
         self.set_stats(None, numel)

@@ -11,7 +11,7 @@ from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QTableView, QToolButton, QVBoxLayout, QWidget
 
 from inspector.core.slices import PREVIEW_COLUMNS, PREVIEW_ROWS, PreviewData
-from inspector.gui.panels.plot_style import shrinkable_label
+from inspector.gui.panels.plot_style import unbreakable, wrapping_label
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 VALUE_ROLE = Qt.ItemDataRole.UserRole  # the value as a Python number
@@ -118,7 +118,7 @@ class ValuesPreview(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(20)
         self.table.horizontalHeader().setMinimumSectionSize(24)
         self.table.setAlternatingRowColors(True)
-        self.note = shrinkable_label()
+        self.note = wrapping_label()  # on a narrow panel, one line per part: no number cut
         self._build_layout()
         self._update_buttons()
 
@@ -129,13 +129,13 @@ class ValuesPreview(QWidget):
         self._first_row, self._first_column = page.first_row, page.first_column
         self._rows, self._columns = page.full_shape
         if not rows or not columns:
-            part = "empty"
+            parts = ["empty"]
         elif column_title is not None:
-            part = span_text(page.first_row, rows, self._rows, "value")
+            parts = [span_text(page.first_row, rows, self._rows, "value")]
         else:
-            part = (f"{span_text(page.first_row, rows, self._rows, 'row')}, "
-                    f"{span_text(page.first_column, columns, self._columns, 'column')}")
-        self.note.setText(where + part)
+            parts = [span_text(page.first_row, rows, self._rows, "row") + ",",
+                     span_text(page.first_column, columns, self._columns, "column")]
+        self.note.setText(" ".join(unbreakable(part) for part in [where.strip(), *parts] if part))
         self._update_buttons()
 
     def first_row(self) -> int:

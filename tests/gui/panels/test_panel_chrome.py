@@ -76,6 +76,7 @@ def line_starts(label) -> list[int]:
 def test_narrow_details_wrap_between_whole_parts(qtbot, panel, root):
     node = find(root, "fc", "weight")
     panel.resize(330, 700)
+    panel.tensor_tabs.setCurrentWidget(panel.values)
     show(qtbot, panel, node)
     details = panel.header.details
     assert f"{SEPARATOR}{node.tensor.numel:,} elements" in details.toolTip()
@@ -84,6 +85,9 @@ def test_narrow_details_wrap_between_whole_parts(qtbot, panel, root):
     starts = line_starts(details)
     assert len(starts) >= 2 and set(starts) <= set(part_starts)  # wrapped, and only where a part begins
     qtbot.waitUntil(lambda: details.height() >= len(starts) * details.fontMetrics().lineSpacing())
+    note = panel.values.note  # "rows 0–199 of 1,000, columns 0–63 of 512"
+    starts = line_starts(note)
+    assert len(starts) == 2 and starts[1] == note.text().index("columns")
 
 
 def test_the_key_and_the_colour_bar_read_at_least_4_5_to_1_in_both_schemes(qtbot, panel, root, scheme):
@@ -131,3 +135,14 @@ def test_the_legend_fits_one_line_at_the_default_width_and_breaks_only_between_e
     document.setHtml(legend.text())
     breakable = [piece for piece in document.toRawText().split(" ") if piece.strip("\u00a0")]
     assert len(breakable) == 4 and all(piece.strip("\u00a0")[0] in "■★✕" for piece in breakable)
+
+
+def test_statistics_are_never_cut(qtbot, panel, tmp_path):
+    path = tmp_path / "small.pt"
+    torch.manual_seed(0)
+    torch.save({"running_mean": torch.randn(64) * 1e-3}, path)  # long numbers: -0.00187979 and the like
+    show(qtbot, panel, build_tree(open_checkpoint(str(path))).children[0])
+    view = panel.stats_view
+    labels = [view._values[key] for key in ("min", "max", "mean", "std")]
+    assert view._needed_width(4) > view.width() >= 480  # four a row would cut them; two a row fit
+    qtbot.waitUntil(lambda: all(label.width() >= label.sizeHint().width() for label in labels))
