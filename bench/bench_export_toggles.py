@@ -79,7 +79,7 @@ def _gui_thread_costs(root, selection, module) -> tuple[float, float, float]:
 
     def click(span) -> None:
         columns.selection = columns.selection.with_included(span, not columns.selection.included[span[0]])
-        panel.model.refresh_extra_columns(visible_rows(columns.selection.rows, panel, span))
+        panel.model.refresh_rows(visible_rows(columns.selection.rows, panel, span))
         app.processEvents()
 
     one = best_of(lambda: click(selection.rows.span(module)))
