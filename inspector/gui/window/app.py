@@ -59,7 +59,7 @@ def run(files: list[str], demo: bool = False, screenshot: str | None = None,
 
 def _open_initial(window, files: list[str], demo: bool, controller, compare=None) -> None:
     if files:
-        window.open_paths(files)
+        window.open_or_ask(files)
     if compare:
         window.open_compare(*compare)
     if demo:
