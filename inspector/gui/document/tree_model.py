@@ -19,6 +19,8 @@ from inspector.gui.window import theme
 from inspector.gui.formatting import human_size, shape_text, thousands, type_name, value_text
 
 CONTAINER_KINDS = {"root", "dict", "list", "module", "object"}
+MARK_ROLES = [Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.FontRole,
+              Qt.ItemDataRole.ToolTipRole]
 
 
 @dataclass(eq=False)
@@ -103,10 +105,9 @@ class CheckpointTreeModel(QAbstractItemModel):
         self.layoutAboutToBeChanged.emit()
         self.layoutChanged.emit()
 
-    def refresh_rows(self, nodes: Any) -> None:
-        """The extra cells or decorations of ``nodes`` changed: one ``dataChanged`` per
-        parent's run of rows."""
-        if self._root is None:
+    def refresh_extra_columns(self, nodes: Any) -> None:
+        """The extra cells of ``nodes`` changed: one ``dataChanged`` per parent's run of rows."""
+        if self._extra is None or self._root is None:
             return
         rows_by_parent: dict[int, tuple[Any, int, int]] = {}
         for node in nodes:
@@ -114,22 +115,24 @@ class CheckpointTreeModel(QAbstractItemModel):
                 continue
             parent, low, high = rows_by_parent.get(id(node.parent), (node.parent, node.row, node.row))
             rows_by_parent[id(node.parent)] = parent, min(low, node.row), max(high, node.row)
-        last = self.columnCount() - 1
+        first, last = len(self.HEADERS), self.columnCount() - 1
         for parent, low, high in rows_by_parent.values():
             owner = self.index_of(parent)
-            self.dataChanged.emit(self.index(low, 0, owner), self.index(high, last, owner))
+            self.dataChanged.emit(self.index(low, first, owner), self.index(high, last, owner))
 
     def set_row_decorator(self, name: str, decorate: Callable[[Any], RowDecoration | None] | None) -> None:
-        """The feature ``name``'s ``decorate(node)`` marks the rows it returns a decoration for
-        (asked when a row is drawn, so colours follow the scheme in force); None removes its
-        marks. Several features' marks combine: the first tint, every tooltip line."""
+        """The feature ``name``'s ``decorate(node)`` marks the rows it returns a decoration for;
+        None removes its marks. Several features' marks combine: the first tint, every tooltip
+        line. Marks are asked for as rows are drawn (colours follow the scheme in force): when
+        a decorator's answers change, repainting the view shows them, with no ``dataChanged``
+        for every row below (a proxy would test each one again)."""
         if decorate is None:
             self._decorators.pop(name, None)
         else:
             self._decorators[name] = decorate
         rows = self.rowCount()
         if rows:
-            self.dataChanged.emit(self.index(0, 0), self.index(rows - 1, self.columnCount() - 1))
+            self.dataChanged.emit(self.index(0, 0), self.index(rows - 1, self.columnCount() - 1), MARK_ROLES)
 
     def node(self, index: QModelIndex) -> Any:
         """The core node at ``index`` (None for the status row or an invalid index)."""

@@ -161,7 +161,9 @@ class ExportMode(QObject):
             self.columns.shift_clicked(node, source.column() - len(CheckpointTreeModel.HEADERS))
 
     def _refresh_boxes(self, changed: Span | None) -> None:
-        self.model.refresh_rows(visible_rows(self.selection.rows, self.document.tree_panel, changed))
+        panel = self.document.tree_panel
+        self.model.refresh_extra_columns(visible_rows(self.selection.rows, panel, changed))
+        panel.view.viewport().update()  # the rows' marks (struck out, dimmed) are read as they are drawn
 
     # --- the summary -----------------------------------------------------------------------
     def _resolve(self) -> None:
