@@ -91,7 +91,8 @@ def test_a_check_fills_the_panel_and_tints_the_tree(qtbot, window, check_files):
     tooltip = document.tree_panel.model.data(row(document, "fc", "weight"), Qt.ItemDataRole.ToolTipRole)
     assert tooltip == f"fc.weight\n{FATE_TEXT['mismatched']}"
     view = document.tree_panel.view  # the panel took the row panel's place: the tree keeps its columns
-    size_end = view.header().sectionViewportPosition(CheckpointTreeModel.SIZE) + view.columnWidth(CheckpointTreeModel.SIZE)
+    size = CheckpointTreeModel.SIZE
+    size_end = view.header().sectionViewportPosition(size) + view.columnWidth(size)
     assert window.width() == DEFAULT_WINDOW_SIZE[0] and size_end <= view.viewport().width()
 
 
@@ -194,7 +195,8 @@ def test_the_tints_follow_a_change_of_colour_scheme(qtbot, check_files):
             assert all(abs(tint.lightness() - text.lightness()) > 150 for tint in tints[scheme])
     finally:
         theme.apply_color_scheme(app, "light")
-    assert all(tint.lightness() > 200 for tint in tints["light"]) and all(tint.lightness() < 70 for tint in tints["dark"])
+    assert all(tint.lightness() > 200 for tint in tints["light"])
+    assert all(tint.lightness() < 70 for tint in tints["dark"])
 
 
 def test_the_action_opens_the_dialog_and_closing_the_document_stops_its_check(qtbot, window, check_files):

@@ -395,13 +395,19 @@ def test_dark_outlines_show_on_boxes_and_fields_of_every_kind(qtbot, monkeypatch
 
     drawn = []
     outlined = outline_style._outlined
-    monkeypatch.setattr(outline_style, "_outlined", lambda option: drawn.append(outlined(option)) or drawn[-1])
+
+    def recorded(option):
+        drawn.append(outlined(option))
+        return drawn[-1]
+
+    monkeypatch.setattr(outline_style, "_outlined", recorded)
     app = QApplication.instance()
     names = QListWidget()
     qtbot.addWidget(names)
     for enabled in (True, False):
         item = QListWidgetItem("val_loss" if enabled else "lr")
-        item.setFlags(Qt.ItemFlag.ItemIsUserCheckable | (Qt.ItemFlag.ItemIsEnabled if enabled else Qt.ItemFlag.NoItemFlags))
+        enabling = Qt.ItemFlag.ItemIsEnabled if enabled else Qt.ItemFlag.NoItemFlags
+        item.setFlags(Qt.ItemFlag.ItemIsUserCheckable | enabling)
         item.setCheckState(Qt.CheckState.Unchecked)
         names.addItem(item)
     field = QLineEdit()
@@ -413,7 +419,8 @@ def test_dark_outlines_show_on_boxes_and_fields_of_every_kind(qtbot, monkeypatch
         field.grab()
     finally:
         theme.apply_color_scheme(app, "light")
-    assert {"QStyleOptionViewItem", "QStyleOptionButton", "QStyleOptionFrame"} <= {type(option).__name__ for option in drawn}
+    kinds = {type(option).__name__ for option in drawn}
+    assert {"QStyleOptionViewItem", "QStyleOptionButton", "QStyleOptionFrame"} <= kinds
     enabled = [option for option in drawn if option.state & QStyle.StateFlag.State_Enabled]
     disabled = [option for option in drawn if not option.state & QStyle.StateFlag.State_Enabled]
     assert enabled and disabled
