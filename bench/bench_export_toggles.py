@@ -75,11 +75,13 @@ def _gui_thread_costs(root, selection, module) -> tuple[float, float, float]:
     columns = ExportColumns(lambda *args: None)
     columns.selection = selection
     panel.model.set_extra_columns(columns)
+    panel.model.set_row_decorator("export", columns.decoration)  # rows struck out or dimmed, as export mode has them
     app.processEvents()
 
     def click(span) -> None:
         columns.selection = columns.selection.with_included(span, not columns.selection.included[span[0]])
         panel.model.refresh_extra_columns(visible_rows(columns.selection.rows, panel, span))
+        panel.view.viewport().update()  # the rows' marks, as export mode repaints them
         app.processEvents()
 
     one = best_of(lambda: click(selection.rows.span(module)))

@@ -24,7 +24,7 @@ class CheckFeature(QObject):
 
     def open_dialog(self, document: Any = None):
         """The target picker (a ``CheckDialog``) for ``document`` (default: the current one),
-        opened without blocking."""
+        opened without blocking, on the target it was checked against last if any."""
         from inspector.gui.check.check_dialog import CheckDialog
 
         document = document or self.window.current_document()
@@ -32,7 +32,8 @@ class CheckFeature(QObject):
             self.window.statusBar().showMessage("Choose the tab of a checkpoint to check", 5000)
             return None
         others = [(other.title, other.path) for other in self.window.documents() if other is not document]
-        dialog = CheckDialog(others, self.window)
+        check = self._checks.get(document)
+        dialog = CheckDialog(others, self.window, current=check.controller.target if check is not None else None)
         dialog.accepted.connect(lambda: self.check(document, dialog.target()))
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()

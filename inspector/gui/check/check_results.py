@@ -11,6 +11,8 @@ from inspector.core.check_groups import group_line, group_keys
 from inspector.core.check_report import CheckReport
 
 LISTED_MISMATCHES = 200
+NOT_LOADED_TIP = ("The model's tensors that get no value from the file: keys the file lacks, and keys whose "
+                  "size differs (left out, since load_state_dict raises on them even with strict=False)")
 SHOWN_LINES = 8  # of torch's text before it scrolls
 
 
@@ -28,7 +30,7 @@ class CheckResults(QTreeWidget):
         kind = (": the head only (num_classes differs)" if report.head_only
                 else ": the backbone differs" if report.mismatched else "")
         self._section(f"Size mismatches ({len(report.mismatched)}){kind}", _mismatch_lines(report), True)
-        self._section(f"Missing ({len(report.missing)})", map(group_line, report.groups["missing"]), True)
+        self._section(not_loaded_title(report), map(group_line, report.groups["missing"]), True, NOT_LOADED_TIP)
         self._section(f"Unexpected ({len(report.unexpected)})", map(group_line, report.groups["unexpected"]), True)
         if report.self_filled:
             self._section(f"Filled in by the model itself ({len(report.self_filled)})",
@@ -42,13 +44,29 @@ class CheckResults(QTreeWidget):
             sections[item.text(0)] = [item.child(row).text(0) for row in range(item.childCount())]
         return sections
 
-    def _section(self, title: str, lines, expanded: bool) -> None:
+    def _section(self, title: str, lines, expanded: bool, tooltip: str = "") -> None:
         item = QTreeWidgetItem(self, [title])
+        item.setToolTip(0, tooltip or title)
         for line in lines:
             child = QTreeWidgetItem(item, [line])
             child.setToolTip(0, line)
         item.setExpanded(expanded and item.childCount() > 0)
         item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsSelectable)
+
+
+def not_loaded_title(report: CheckReport) -> str:
+    """The model's tensors that get no value, counted by why: the report's ``missing`` holds
+    the size mismatches too (strict=False's missing keys once they are left out), where
+    torch's own error text calls only the keys absent from the file missing."""
+    count = len(report.missing)
+    if report.raised:
+        return f"Not loaded ({count}): torch raised, nothing loads"
+    mismatched = {entry["key"] for entry in report.mismatched}
+    size = sum(1 for key in report.missing if key in mismatched)
+    parts = [f"{count - size} not in the file" if count - size else "",
+             f"{size} size mismatch{'es' if size != 1 else ''}" if size else ""]
+    reasons = ", ".join(part for part in parts if part)
+    return f"Not loaded ({count})" + (f": {reasons}" if reasons else "")
 
 
 def _mismatch_lines(report: CheckReport):

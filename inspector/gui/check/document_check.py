@@ -1,19 +1,20 @@
-"""One document's check: a controller running the job, a panel beside the tree showing the
-report, and the tree's rows tinted by each tensor's fate."""
+"""One document's check: a controller running the job, a panel where the tensor panel was
+showing the report (the two as tabs: the tree keeps its width), and the tree's rows tinted by
+each tensor's fate."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QSplitter
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QTabWidget
 
 from inspector.core.plan import ExportPlan
 from inspector.gui.check.check_controller import CheckController
 from inspector.gui.check.check_panel import CheckPanel
 from inspector.gui.check.row_fates import RowFates
 
-PANEL_WIDTH = 420
+CHECK_TAB, ROW_TAB = "Check", "Selected Row"
 
 
 class DocumentCheck(QObject):
@@ -25,32 +26,35 @@ class DocumentCheck(QObject):
         self.feature = feature
         self.controller = CheckController(document.path, self)
         self.panel = CheckPanel()
-        self._place_beside_tree()
+        self._place_beside_row_panel()
         self._connect()
 
     def close(self) -> None:
         """Stop the job, take the panel and the tints away."""
         self.controller.stop()
         self._decorate(None)
-        self.document.splitter.replaceWidget(0, self.tree_side)
-        self.beside.deleteLater()
+        self.document.splitter.replaceWidget(1, self.row_side)
+        self.row_side.show()  # it was hidden while the check's tab was on top
+        self.side.deleteLater()
         self.deleteLater()
 
-    def _place_beside_tree(self) -> None:
-        """The tree's side of the document's splitter becomes a splitter of its own, tree and
-        panel: the document's splitter (whose sizes the window remembers) keeps its two parts."""
+    def _place_beside_row_panel(self) -> None:
+        """The right side of the document's splitter (the selected row's panel) becomes two
+        tabs, the check first: the tree keeps its width and the document's splitter (whose
+        sizes the window remembers) its two parts."""
         splitter = self.document.splitter
-        self.tree_side = splitter.widget(0)
-        width = splitter.sizes()[0]
-        self.beside = QSplitter(Qt.Orientation.Horizontal, childrenCollapsible=False)
-        splitter.replaceWidget(0, self.beside)
-        self.beside.addWidget(self.tree_side)
-        self.beside.addWidget(self.panel)
-        self.beside.setSizes([max(width - PANEL_WIDTH, PANEL_WIDTH), PANEL_WIDTH])
+        sizes = splitter.sizes()
+        self.row_side = splitter.widget(1)
+        self.side = QTabWidget(documentMode=True)
+        splitter.replaceWidget(1, self.side)
+        self.side.addTab(self.panel, CHECK_TAB)
+        self.side.addTab(self.row_side, ROW_TAB)
+        self.row_side.show()  # replaceWidget hid it; the tab widget shows the current tab only
+        splitter.setSizes(sizes)
 
     def _connect(self) -> None:
         controller, panel = self.controller, self.panel
-        controller.started.connect(lambda: panel.show_running(f"Checking against {_label(controller.target)}…"))
+        controller.started.connect(self._on_controller_started)
         controller.progressed.connect(panel.show_progress)
         controller.reportChanged.connect(self._on_controller_report_changed)
         controller.failed.connect(panel.show_error)
@@ -65,6 +69,10 @@ class DocumentCheck(QObject):
         panel.closeRequested.connect(lambda: self.feature.forget(self.document))
         self.document.loadFinished.connect(self._on_document_load_finished)
 
+    def _on_controller_started(self) -> None:
+        self.panel.show_running(f"Checking against {_label(self.controller.target)}…")
+        self.side.setCurrentWidget(self.panel)
+
     def _on_controller_report_changed(self, report) -> None:
         self.panel.show_report(report)
         self._on_document_load_finished()
@@ -76,7 +84,7 @@ class DocumentCheck(QObject):
 
     def _decorate(self, decorator) -> None:
         tree = self.document.tree_panel
-        tree.model.set_row_decorator(decorator)
+        tree.model.set_row_decorator("check", decorator)
         tree.view.viewport().update()
 
 

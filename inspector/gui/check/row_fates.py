@@ -31,9 +31,8 @@ class RowFates:
         self.module_fates = module_fates
         self.state_dict_path = tuple(state_dict_path)
         self._known: dict[Any, str | None] = {}
-        dark = theme.is_dark()
-        self._decorations = {fate: RowDecoration(QColor(colors[dark]), FATE_TEXT[fate])
-                             for fate, colors in FATE_COLORS.items()}
+        self._decorations = {(fate, dark): RowDecoration(QColor(colors[dark]), FATE_TEXT[fate])
+                             for fate, colors in FATE_COLORS.items() for dark in (False, True)}
 
     @classmethod
     def of(cls, report) -> RowFates:
@@ -45,8 +44,9 @@ class RowFates:
         return self._known[node]
 
     def __call__(self, node: Any) -> RowDecoration | None:
+        """The row's tint in the scheme in force (asked as the row is drawn)."""
         fate = self.fate(node)
-        return self._decorations[fate] if fate is not None else None
+        return self._decorations[fate, theme.is_dark()] if fate is not None else None
 
     def _look_up(self, node: Any) -> str | None:
         if node.parent is None:

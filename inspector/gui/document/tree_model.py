@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtGui import QFont, QGuiApplication
 
 from inspector.core.dtypes import is_known
 from inspector.core.tensor_notes import is_frozen, optimizer_entry_param, role_text
@@ -18,6 +19,8 @@ from inspector.gui.window import theme
 from inspector.gui.formatting import human_size, shape_text, thousands, type_name, value_text
 
 CONTAINER_KINDS = {"root", "dict", "list", "module", "object"}
+MARK_ROLES = [Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.FontRole,
+              Qt.ItemDataRole.ToolTipRole]
 
 
 @dataclass(eq=False)
@@ -30,11 +33,15 @@ class StatusRow:
 
 @dataclass(frozen=True)
 class RowDecoration:
-    """How a feature marks a row (a check's verdict on a tensor, …): a background tint and a
-    line added to the name's tooltip."""
+    """How a feature marks a row (a check's verdict on a tensor, export's choice, …): a
+    background tint, a line added to the name's tooltip, whether it reads as frozen (dimmed,
+    as the tree marks a parameter saved frozen; None: as the file says) and whether it is
+    left out (dimmed, its name struck out)."""
 
     background: Any = None  # a QColor, or None
     tooltip: str = ""
+    frozen: bool | None = None
+    left_out: bool = False
 
 
 class CheckpointTreeModel(QAbstractItemModel):
@@ -48,7 +55,7 @@ class CheckpointTreeModel(QAbstractItemModel):
         super().__init__(parent)
         self._root: Any = None
         self._status: StatusRow | None = None
-        self._decorate: Callable[[Any], RowDecoration | None] | None = None
+        self._decorators: dict[str, Callable[[Any], RowDecoration | None]] = {}
         self._extra: Any = None  # columns a feature shows after the built-in ones
 
     # --- content -------------------------------------------------------------------------
@@ -113,13 +120,19 @@ class CheckpointTreeModel(QAbstractItemModel):
             owner = self.index_of(parent)
             self.dataChanged.emit(self.index(low, first, owner), self.index(high, last, owner))
 
-    def set_row_decorator(self, decorate: Callable[[Any], RowDecoration | None] | None) -> None:
-        """``decorate(node)`` marks the rows it returns a decoration for; None removes the marks."""
-        self._decorate = decorate
+    def set_row_decorator(self, name: str, decorate: Callable[[Any], RowDecoration | None] | None) -> None:
+        """The feature ``name``'s ``decorate(node)`` marks the rows it returns a decoration for;
+        None removes its marks. Several features' marks combine: the first tint, every tooltip
+        line. Marks are asked for as rows are drawn (colours follow the scheme in force): when
+        a decorator's answers change, repainting the view shows them, with no ``dataChanged``
+        for every row below (a proxy would test each one again)."""
+        if decorate is None:
+            self._decorators.pop(name, None)
+        else:
+            self._decorators[name] = decorate
         rows = self.rowCount()
         if rows:
-            self.dataChanged.emit(self.index(0, 0), self.index(rows - 1, self.columnCount() - 1),
-                                  [Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ToolTipRole])
+            self.dataChanged.emit(self.index(0, 0), self.index(rows - 1, self.columnCount() - 1), MARK_ROLES)
 
     def node(self, index: QModelIndex) -> Any:
         """The core node at ``index`` (None for the status row or an invalid index)."""
@@ -209,20 +222,23 @@ class CheckpointTreeModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._decorated_tooltip(item, index.column())
         if role == Qt.ItemDataRole.BackgroundRole:
-            decoration = self._decorate(item) if self._decorate is not None else None
-            return decoration.background if decoration is not None else None
+            return next((mark.background for mark in self._marks(item) if mark.background is not None), None)
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _alignment(index.column())
         if role == Qt.ItemDataRole.ForegroundRole:
-            return _foreground(item, index.column())
+            return _foreground(item, index.column(), self._marks(item))
+        if role == Qt.ItemDataRole.FontRole and index.column() == self.NAME:
+            return _struck_font() if any(mark.left_out for mark in self._marks(item)) else None
         return None
+
+    def _marks(self, node: Any) -> list[RowDecoration]:
+        marks = (decorate(node) for decorate in self._decorators.values())
+        return [mark for mark in marks if mark is not None]
 
     def _decorated_tooltip(self, node: Any, column: int) -> str | None:
         text = full_text(node, column)
-        decoration = self._decorate(node) if self._decorate is not None and column == self.NAME else None
-        if decoration is None or not decoration.tooltip:
-            return text
-        return f"{text}\n{decoration.tooltip}" if text else decoration.tooltip
+        lines = [mark.tooltip for mark in self._marks(node) if mark.tooltip] if column == self.NAME else []
+        return "\n".join([text, *lines] if text else lines) or None
 
 
 def display_text(node: Any, column: int) -> str:
@@ -325,14 +341,27 @@ def _alignment(column: int) -> int:
     return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 
 
-def _foreground(node: Any, column: int) -> Any:
+def _foreground(node: Any, column: int, marks: list[RowDecoration]) -> Any:
     if node.kind in CONTAINER_KINDS and column != CheckpointTreeModel.NAME:
         return theme.dim_text_color()
-    if node.kind == "tensor" and is_frozen(node.tensor):  # frozen layers stand out as frozen
-        return theme.dim_text_color()
+    if _reads_as_frozen(node, marks) or any(mark.left_out for mark in marks):
+        return theme.dim_text_color()  # frozen layers stand out as frozen
     if node.kind == "truncated":
         return theme.warning_text_color()
     return None
+
+
+def _reads_as_frozen(node: Any, marks: list[RowDecoration]) -> bool:
+    said = [mark.frozen for mark in marks if mark.frozen is not None]
+    if said:
+        return said[-1]
+    return node.kind == "tensor" and is_frozen(node.tensor)
+
+
+def _struck_font() -> QFont:
+    font = QGuiApplication.font()
+    font.setStrikeOut(True)
+    return font
 
 
 def _status_data(row: StatusRow, column: int, role: int) -> Any:

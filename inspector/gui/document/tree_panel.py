@@ -51,6 +51,8 @@ class TreePanel(QWidget):
         self.view = _make_view(self.proxy)
         self._filter_timer = QTimer(self, singleShot=True, interval=FILTER_DEBOUNCE_MS)
         self._kept_node: Any = None  # the current row, kept while a filter hides it
+        self._shown: Any = None  # the node last sent with nodeSelected
+        self._expanded_before_filter: list[tuple[str, ...]] | None = None  # restored when it goes
         self.context_menu_hooks: list[Callable[[QMenu, Any], None]] = []  # features add their items
         self._layout_widgets()
         self._connect()
@@ -63,7 +65,7 @@ class TreePanel(QWidget):
         self.filter_edit.setEnabled(False)
 
     def set_tree(self, root: Any, filter_index: FilterIndex) -> None:
-        self._kept_node = None
+        self._kept_node, self._expanded_before_filter = None, None
         self.model.set_root(root)
         self.proxy.set_filter_index(filter_index)
         self.filter_edit.setEnabled(True)
@@ -85,10 +87,7 @@ class TreePanel(QWidget):
         return TreeViewState(expanded, _name_path(current) if current is not None else None)
 
     def restore_view_state(self, state: TreeViewState) -> None:
-        for names in state.expanded:
-            index = self.proxy.mapFromSource(self.model.index_of(_node_at(self.model.root, names)))
-            if index.isValid():
-                self.view.expand(index)
+        self._expand_rows(state.expanded)
         if state.current is not None:
             node = _node_at(self.model.root, state.current)
             if node is not None:
@@ -109,7 +108,7 @@ class TreePanel(QWidget):
             self._kept_node = None
             self.view.selectionModel().clear()
             self.view.setCurrentIndex(QModelIndex())
-            self.nodeSelected.emit(None)
+            self._show_selected()
 
     def focus_filter(self) -> None:
         self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -122,13 +121,9 @@ class TreePanel(QWidget):
         index = self.proxy.mapFromSource(self.model.index_of(node))
         if not index.isValid():
             return False
-        parent = index.parent()
-        while parent.isValid():
-            self.view.expand(parent)
-            parent = parent.parent()
         self.view.selectionModel().setCurrentIndex(
             index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
-        self.view.scrollTo(index)
+        self._reveal(index)
         return True
 
     def select_first_tensor(self) -> bool:
@@ -157,6 +152,7 @@ class TreePanel(QWidget):
         self.filter_edit.returnPressed.connect(self._on_filter_edit_return_pressed)
         self._filter_timer.timeout.connect(self._on_filter_timer_timeout)
         self.view.selectionModel().currentChanged.connect(self._on_selection_current_changed)
+        self.view.selectionModel().selectionChanged.connect(self._on_selection_selection_changed)
         self.view.customContextMenuRequested.connect(self._on_view_context_menu_requested)
         self.view.header().sectionResized.connect(self._on_header_section_resized)
         self.filter_edit.installEventFilter(self)
@@ -177,12 +173,14 @@ class TreePanel(QWidget):
     def _on_filter_timer_timeout(self) -> None:
         text = self.filter_edit.text()
         self._kept_node = self.current_node() or self._kept_node
+        if not self.proxy.is_filtering() and text.strip():
+            self._expanded_before_filter = self.view_state().expanded
         matches = self.proxy.set_filter_text(text)
         if self._kept_node is not None and self.current_node() is None:
             self.select_node(self._kept_node)  # the row chosen before filtering, when it shows
         if not self.proxy.is_filtering():
             self.match_label.setText("")
-            self._expand_first_levels()
+            self._restore_expansion()
             return
         self.match_label.setText(f"{matches:,} match{'es' if matches != 1 else ''}")
         if matches <= EXPAND_ALL_MATCH_LIMIT:
@@ -195,8 +193,46 @@ class TreePanel(QWidget):
         if first.isValid():
             self.view.setFocus()
 
-    def _on_selection_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        self.nodeSelected.emit(self.model.node(self.proxy.mapToSource(current)))
+    def _on_selection_current_changed(self, _current: QModelIndex, _previous: QModelIndex) -> None:
+        self._show_selected()
+
+    def _on_selection_selection_changed(self, _selected, _deselected) -> None:
+        self._show_selected()
+
+    def _show_selected(self) -> None:
+        """Say which row is selected (None: none is). The row the keyboard focus merely rests
+        on, as it does when the tree takes the focus, is not selected."""
+        current = self.view.currentIndex()
+        selected = current.isValid() and self.view.selectionModel().isSelected(current)
+        node = self.model.node(self.proxy.mapToSource(current)) if selected else None
+        if node is not self._shown:
+            self._shown = node
+            self.nodeSelected.emit(node)
+
+    def _restore_expansion(self) -> None:
+        """The filter went: the rows expanded before it, and the current row kept in view."""
+        expanded, self._expanded_before_filter = self._expanded_before_filter, None
+        if expanded is None:
+            self._expand_first_levels()
+            return
+        self.view.collapseAll()
+        self._expand_rows(expanded)
+        current = self.view.currentIndex()
+        if current.isValid():
+            self._reveal(current)
+
+    def _expand_rows(self, expanded: list[tuple[str, ...]]) -> None:
+        for names in expanded:
+            index = self.proxy.mapFromSource(self.model.index_of(_node_at(self.model.root, names)))
+            if index.isValid():
+                self.view.expand(index)
+
+    def _reveal(self, index: QModelIndex) -> None:
+        parent = index.parent()
+        while parent.isValid():
+            self.view.expand(parent)
+            parent = parent.parent()
+        self.view.scrollTo(index)
 
     def _expand_first_levels(self) -> None:
         root = self.proxy.index(0, 0).parent()

@@ -7,7 +7,6 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QModelIndex, QRect, Qt, Signal
 from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from inspector.gui.window import theme
 
 _HAS_BOX = QStyleOptionViewItem.ViewItemFeature.HasCheckIndicator
 _BOX_STATE = {Qt.CheckState.Checked: QStyle.StateFlag.State_On, Qt.CheckState.Unchecked: QStyle.StateFlag.State_Off,
@@ -37,7 +36,6 @@ class BoxDelegate(QStyledItemDelegate):
             box = QStyleOptionViewItem(options)
             box.rect = self.box_rect(option, index)
             box.state = (options.state & ~QStyle.StateFlag.State_HasFocus) | _BOX_STATE[options.checkState]
-            box.palette = theme.check_box_palette(box.palette)  # an outline that reads on a dark row
             style.drawPrimitive(QStyle.PrimitiveElement.PE_IndicatorItemViewItemCheck, box, painter, option.widget)
 
     def editorEvent(self, event: QEvent, model, option: QStyleOptionViewItem, index: QModelIndex) -> bool:

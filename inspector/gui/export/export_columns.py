@@ -10,9 +10,12 @@ from PySide6.QtCore import Qt
 
 from inspector.core.export_selection import ExportSelection, Span
 from inspector.core.plan import ResolvedPlan
-from inspector.gui.document.tree_model import CheckpointTreeModel
+from inspector.gui.document.tree_model import CheckpointTreeModel, RowDecoration
 
 Checked, Unchecked, Partial = Qt.CheckState.Checked, Qt.CheckState.Unchecked, Qt.CheckState.PartiallyChecked
+LEFT_OUT = RowDecoration(tooltip="export: left out", left_out=True)
+FROZEN = RowDecoration(tooltip="export: frozen, requires_grad_(False) once loaded", frozen=True)
+TRAINABLE = RowDecoration(frozen=False)
 
 
 class ExportColumns:
@@ -68,6 +71,20 @@ class ExportColumns:
             state = self.check_state(node, column)
             return -1 if state is None else state.value
         return None
+
+    def decoration(self, node: Any) -> RowDecoration | None:
+        """How the tree marks ``node``'s row: left out (nothing below it is exported), frozen
+        (every parameter below it is frozen) or trainable, whatever the file saved."""
+        span = self.span(node)
+        if span is None:
+            return None
+        selection = self.selection
+        if selection.included_in(span) == 0:
+            return LEFT_OUT
+        freezable = selection.freezable_in(span)
+        if freezable == 0:
+            return None  # buffers only: never frozen
+        return FROZEN if selection.frozen_in(span) == freezable else TRAINABLE
 
     def flags(self, node: Any, column: int) -> Qt.ItemFlag:
         flags = Qt.ItemFlag.ItemIsSelectable

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QObject, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject, Signal
 from PySide6.QtWidgets import QMenu, QToolButton
 
 from inspector.core.errors import CheckpointError
@@ -48,6 +48,7 @@ class ExportMode(QObject):
         self.bar.setVisible(False)
         self.toggle_button = QToolButton(text="Export mode", checkable=True)
         self.toggle_button.setToolTip("Choose tensors to export and to freeze (Ctrl+E)")
+        self.toggle_button.setProperty("modeSwitch", True)  # the stylesheet shows it on or off
         self._runner = PlotRunner(self)  # resolves the plan for the summary
         self._preparer = PlotRunner(self)  # makes the selection for a newly read tree
         document.add_below_tree(self.bar)
@@ -71,10 +72,12 @@ class ExportMode(QObject):
         self.toggle_button.setChecked(active)
         if active:
             self.model.set_extra_columns(self.columns)
+            self.model.set_row_decorator("export", self.columns.decoration)
             self._on_document_state_changed()
         else:
             self._runner.cancel()
             self._preparer.cancel()
+            self.model.set_row_decorator("export", None)
             self.model.set_extra_columns(None)
             self.bar.setVisible(False)
         self.activeChanged.emit(active)
@@ -133,9 +136,10 @@ class ExportMode(QObject):
             view.setItemDelegateForColumn(column, self.delegate)
             header.moveSection(header.visualIndex(column), 1 + offset)
             view.setColumnWidth(column, view.fontMetrics().horizontalAdvance(title) + BOX_COLUMN_PADDING)
-        current = self.document.tree_panel.current_node()
-        if current is not None:  # a row selected before the columns came: select its new cells too
-            self.document.tree_panel.select_node(current)
+        current, selection = view.currentIndex(), view.selectionModel()
+        if current.isValid() and selection.isSelected(current):  # its new cells are selected too
+            selection.select(current, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                             | QItemSelectionModel.SelectionFlag.Rows)
 
     # --- edits -----------------------------------------------------------------------------
     def _on_columns_toggled(self, node: Any, column: int, checked: bool, shift: bool) -> None:
@@ -157,7 +161,9 @@ class ExportMode(QObject):
             self.columns.shift_clicked(node, source.column() - len(CheckpointTreeModel.HEADERS))
 
     def _refresh_boxes(self, changed: Span | None) -> None:
-        self.model.refresh_extra_columns(visible_rows(self.selection.rows, self.document.tree_panel, changed))
+        panel = self.document.tree_panel
+        self.model.refresh_extra_columns(visible_rows(self.selection.rows, panel, changed))
+        panel.view.viewport().update()  # the rows' marks (struck out, dimmed) are read as they are drawn
 
     # --- the summary -----------------------------------------------------------------------
     def _resolve(self) -> None:

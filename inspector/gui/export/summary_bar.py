@@ -3,7 +3,7 @@ size), a preview of the output keys after renames, and the Export… button."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QEvent, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSizePolicy, QTableView, QToolButton,
     QVBoxLayout, QWidget,
@@ -26,6 +26,9 @@ class SummaryBar(QWidget):
         super().__init__(parent)
         self.text = QLabel(wordWrap=True)
         self.text.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # never widens the pane
+        self.legend = QLabel(wordWrap=True)
+        self.legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._show_legend()
         self.preview_button = QToolButton(text="Preview keys", checkable=True, autoRaise=False)
         self.preview_button.setToolTip("The output keys after renames, with the rule that produced each")
         self.export_button = QPushButton("Export…")
@@ -57,10 +60,25 @@ class SummaryBar(QWidget):
         self.preview_model.set_resolved(None)
         self.export_button.setEnabled(False)
 
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            self._show_legend()
+        super().changeEvent(event)
+
+    def _show_legend(self) -> None:
+        """How the tree's rows read in export mode, written in those very styles."""
+        dim = theme.dim_text_color().name()
+        self.legend.setText(f"Rows: <s>left out</s> · <span style='color: {dim}'>frozen</span> · trainable")
+        self.legend.setToolTip("A row struck out is not exported; a dimmed one is frozen once loaded "
+                               "(requires_grad_(False)), whatever the file saved")
+
     def _layout_widgets(self) -> None:
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.text, 1)
+        texts = QVBoxLayout()
+        texts.addWidget(self.text)
+        texts.addWidget(self.legend)
+        row.addLayout(texts, 1)
         row.addWidget(self.preview_button)
         row.addWidget(self.export_button)
         layout = QVBoxLayout(self)

@@ -58,7 +58,7 @@ class DistributionView(QWidget):
     def start(self, key: str) -> None:
         """A new tensor: its entries will arrive one checkpoint at a time."""
         self._entries = [None] * len(self._labels)
-        self.title.setText(f"{key} · reading…")
+        self.title.setText(f"{_heading(key)} · reading…")
         self.redraw()
 
     def set_entry(self, index: int, entry: dict | None) -> None:
@@ -67,7 +67,7 @@ class DistributionView(QWidget):
 
     def finish(self, key: str, message: str = "") -> None:
         errors = [entry["error"] for entry in self._entries if isinstance(entry, dict) and "error" in entry]
-        text = key + (f" · {message}" if message else "")
+        text = _heading(key) + (f" · {message}" if message else "")
         if errors:
             text += f" · {len(errors)} checkpoint(s) unreadable: {errors[0]}"
         self.title.setText(text)
@@ -167,3 +167,7 @@ class DistributionView(QWidget):
 
 def _has_values(entry: object) -> bool:
     return isinstance(entry, dict) and "bands" in entry and entry["bands"][0] is not None
+
+
+def _heading(key: str) -> str:
+    return f"Distribution of {key} over the series"

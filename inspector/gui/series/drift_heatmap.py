@@ -53,6 +53,7 @@ class DriftHeatmap(QWidget):
         self._document: dict = {"checkpoints": [], "keys": [], "layers": {}}
         self._keys: list[str] = []
         self._values = np.zeros((0, 0))
+        self._axis_name = "checkpoint"
         self.measure_box = QComboBox()
         for key, title in MEASURES.items():
             self.measure_box.addItem(title, key)
@@ -70,9 +71,11 @@ class DriftHeatmap(QWidget):
         self.view.scene().sigMouseClicked.connect(self._on_scene_mouse_clicked)
 
     # -- interface ---------------------------------------------------------------------
-    def set_document(self, document: dict, column_labels: list[str]) -> None:
-        """Draw ``document`` as it stands (called again as layers arrive)."""
+    def set_document(self, document: dict, column_labels: list[str], axis_name: str = "checkpoint") -> None:
+        """Draw ``document`` as it stands (called again as layers arrive); the columns are
+        checkpoints labelled ``column_labels`` on the x axis ``axis_name`` (step, epoch…)."""
         self._document = document
+        self._axis_name = axis_name
         self.column_axis.labels = column_labels
         self.column_axis.picture = None
         self.refresh()
@@ -128,13 +131,13 @@ class DriftHeatmap(QWidget):
         controls = QHBoxLayout()
         controls.addWidget(QLabel("Colour:"))
         controls.addWidget(self.measure_box)
-        controls.addStretch(1)
+        controls.addSpacing(12)
+        controls.addWidget(self.hover, 1)  # the cell under the pointer, away from the selected tensor's title
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(controls)
         layout.addWidget(self.summary)
         layout.addWidget(self.view, 1)
-        layout.addWidget(self.hover)
 
     def _draw(self) -> None:
         rows, columns = self._values.shape
@@ -178,14 +181,16 @@ class DriftHeatmap(QWidget):
         return (row, column) if 0 <= row < rows and 0 <= column < columns else None
 
     def hover_text(self, row: int, column: int) -> str:
+        """The cell's tensor, checkpoint (``step 60``, ``checkpoint #2``) and value."""
         key = self._keys[row]
         layer = self._document["layers"].get(key)
         if layer is None:
             return f"{key} · not measured yet"
         value = self._values[row, column]
         shown = "–" if math.isnan(value) else f"{value:.6g}"
-        parts = [key, self.column_axis.labels[column] if column < len(self.column_axis.labels) else "",
-                 f"{self.measure_box.currentText()} = {shown}"]
+        labels = self.column_axis.labels
+        place = f"{self._axis_name} {labels[column]}" if column < len(labels) else ""
+        parts = [key, place, f"{self.measure_box.currentText()} = {shown}"]
         nan, inf = layer["nan"][column], layer["inf"][column]
         if nan or inf:
             parts.append(f"{nan:,} NaN, {inf:,} Inf")

@@ -171,7 +171,7 @@ class SeriesTab(QWidget):
         x = x_values(document, axis)
         self.table.set_checkpoints(document["checkpoints"])
         self.curves.set_curves(metric_curves(document), x, axis)
-        self.heatmap.set_document(document, labels)
+        self.heatmap.set_document(document, labels, axis)
         self.distribution.set_axis(x, labels, axis)
         self.notes.setText(_skipped_text(document))
         count = len(document["checkpoints"])

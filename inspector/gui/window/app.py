@@ -58,8 +58,10 @@ def run(files: list[str], demo: bool = False, screenshot: str | None = None,
 
 
 def _open_initial(window, files: list[str], demo: bool, controller, compare=None) -> None:
-    if files:
-        window.open_paths(files)
+    if files and controller is not None:
+        window.open_paths(files)  # a screenshot run answers no question: a folder opens as its files
+    elif files:
+        window.open_or_ask(files)
     if compare:
         window.open_compare(*compare)
     if demo:

@@ -84,6 +84,14 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentWidget(opened[0])
         return opened
 
+    def open_or_ask(self, paths: list[str]) -> None:
+        """Open ``paths`` (the command line, a drop, File > Open Folder…); a single folder of
+        several checkpoints asks first whether it is a series (``ask_open_as``)."""
+        if len(paths) == 1 and looks_like_series_folder(paths[0]):
+            self.ask_open_as(paths[0])
+        else:
+            self.open_paths(paths)
+
     def open_document(self, path: str) -> Document:
         path = os.path.abspath(path)
         for document in self.documents():
@@ -185,14 +193,12 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
             if len(paths) == 2 and event.modifiers() & COMPARE_DROP_MODIFIER:
                 self.open_compare(*paths)
-            elif len(paths) == 1 and looks_like_series_folder(paths[0]):
-                self.ask_open_as(paths[0])
             else:
-                self.open_paths(paths)
+                self.open_or_ask(paths)
 
     def ask_open_as(self, folder: str) -> QMessageBox:
-        """A dropped folder of several checkpoints: asks, without waiting, whether to open it as
-        a series or each file in it (the box's ``series_button`` and ``files_button``)."""
+        """A folder of several checkpoints: asks, without waiting, whether to open it as a
+        series or each file in it (the box's ``series_button`` and ``files_button``)."""
         box = QMessageBox(QMessageBox.Icon.Question, "Open a folder of checkpoints",
                           f"{os.path.basename(folder.rstrip(os.sep))} holds several checkpoints.", parent=self)
         box.setInformativeText("A series shows the metrics they record and how every layer moved between them.")
@@ -317,9 +323,9 @@ class MainWindow(QMainWindow):
             self.open_paths(paths)
 
     def _on_open_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open a checkpoint folder (sharded or DCP)")
+        path = QFileDialog.getExistingDirectory(self, "Open a checkpoint folder (sharded, DCP, or a run's)")
         if path:
-            self.open_paths([path])
+            self.open_or_ask([path])
 
     def _on_open_series(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open a folder of a run's checkpoints as a series")

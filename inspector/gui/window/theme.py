@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication, QStyle
 
+from inspector.gui.window.outline_style import OutlineStyle
 from inspector.gui.window.resources import resource_path
 from inspector.gui.window.settings import app_settings
 
@@ -71,29 +72,17 @@ def remember_scheme(scheme: str) -> None:
 
 
 def apply_color_scheme(app: QApplication, scheme: str | None = None) -> str:
-    """Fusion everywhere (one look on every desktop), in the light or dark palette that
-    ``scheme`` ("system", "light" or "dark"; default: the requested one) means; returns it."""
+    """Fusion everywhere (one look on every desktop, with outlines that show on a dark window),
+    in the light or dark palette that ``scheme`` ("system", "light" or "dark"; default: the
+    requested one) means; returns it."""
     scheme = scheme or requested_scheme()
-    app.setStyle("Fusion")
+    app.setStyle(OutlineStyle("Fusion"))
     system_dark = QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark
     dark = scheme == "dark" or (scheme == "system" and system_dark)
     palette = dark_palette() if dark else app.style().standardPalette()
     app.setPalette(palette)
-    app.setPalette(check_box_palette(palette), "QCheckBox")
     app.setStyleSheet(stylesheet(dark))
     return scheme
-
-
-# Fusion outlines a check box in the window colour made darker: on a dark window, no outline at
-# all. Check boxes take this lighter window colour in the dark scheme (their labels keep theirs).
-DARK_CHECK_BOX_WINDOW = QColor("#a0a6ae")
-
-
-def check_box_palette(palette: QPalette) -> QPalette:
-    boxes = QPalette(palette)
-    if is_dark(palette):
-        boxes.setColor(QPalette.ColorRole.Window, DARK_CHECK_BOX_WINDOW)
-    return boxes
 
 
 def stylesheet(dark: bool) -> str:

@@ -9,14 +9,16 @@ import sys
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QDialogButtonBox
 
 from inspector.core.check import check_checkpoint
 from inspector.core.check_catalog import architectures
 from inspector.core.check_text import coverage_line
-from inspector.gui.check.check_dialog import CheckDialog
+from inspector.gui.check.check_dialog import CheckDialog, NameRole
 from inspector.gui.check.row_fates import FATE_TEXT
 from inspector.gui.document.tree_model import CheckpointTreeModel
-from inspector.gui.window.main_window import MainWindow
+from inspector.gui.window.main_window import DEFAULT_WINDOW_SIZE, MainWindow
 
 pytest.importorskip("torchvision")
 LOAD_TIMEOUT_MS = 60_000
@@ -72,13 +74,13 @@ def test_a_check_fills_the_panel_and_tints_the_tree(qtbot, window, check_files):
     expected = check_checkpoint(path, {"arch": "resnet18"})
     assert check.controller.report.to_json() == expected.to_json()
     panel = check.panel
-    assert document.splitter.count() == 2 and document.splitter.widget(0) is check.beside
-    assert check.beside.widget(1) is panel and check.beside.widget(0) is check.tree_side
+    assert document.splitter.count() == 2 and document.splitter.widget(1) is check.side
+    assert check.side.currentWidget() is panel and check.side.widget(1) is check.row_side is document.right_stack
     assert panel.coverage.format() == coverage_line(expected) and panel.coverage.value() == expected.loaded
     sections = panel.results.section_texts()
     assert sections["Size mismatches (2): the head only (num_classes differs)"] == [
         "fc.weight: [10, 512] in the file, [1000, 512] in the model", "fc.bias: [10] in the file, [1000] in the model"]
-    assert sections["Missing (2)"] == ["fc: weight, bias"] and sections["Unexpected (0)"] == []
+    assert sections["Not loaded (2): 2 size mismatches"] == ["fc: weight, bias"] and sections["Unexpected (0)"] == []
     assert panel.torch_text.text.toPlainText() == expected.strict_error
     assert [button.text() for button in panel.remap_buttons()] == [
         "num_classes=10  →  122 of 122, loads strictly",
@@ -88,6 +90,10 @@ def test_a_check_fills_the_panel_and_tints_the_tree(qtbot, window, check_files):
     assert background(document, "fc") == mismatched and background(document, "layer1") == loads
     tooltip = document.tree_panel.model.data(row(document, "fc", "weight"), Qt.ItemDataRole.ToolTipRole)
     assert tooltip == f"fc.weight\n{FATE_TEXT['mismatched']}"
+    view = document.tree_panel.view  # the panel took the row panel's place: the tree keeps its columns
+    size = CheckpointTreeModel.SIZE
+    size_end = view.header().sectionViewportPosition(size) + view.columnWidth(size)
+    assert window.width() == DEFAULT_WINDOW_SIZE[0] and size_end <= view.viewport().width()
 
 
 def test_remap_buttons_re_run_the_check(qtbot, window, check_files):
@@ -98,6 +104,7 @@ def test_remap_buttons_re_run_the_check(qtbot, window, check_files):
     report = check.controller.report
     assert report.applied == ["drop the mismatched head (fc.weight, fc.bias)"] and report.mismatched == []
     assert report.missing == ["fc.weight", "fc.bias"] and check.panel.undo_button.isVisibleTo(check.panel)
+    assert check.panel.results.section_texts()["Not loaded (2): 2 not in the file"] == ["fc: weight, bias"]
     assert background(document, "fc", "weight") not in (None, loads)  # left out now
     click_and_wait(qtbot, check, check.panel.undo_button)
     assert check.controller.report.applied == [] and check.controller.report.mismatched
@@ -135,6 +142,63 @@ def test_the_dialog_offers_architectures_options_and_open_documents(qtbot):
     assert dialog.target() == {"path": "/data/other.pt"}
 
 
+def test_the_dialog_chooses_nothing_at_first_and_the_best_match_as_you_type(qtbot):
+    dialog = CheckDialog([("other.pt", "/data/other.pt")])
+    qtbot.addWidget(dialog)
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    assert dialog.chosen_architecture() is None and dialog.target() is None and not ok.isEnabled()
+    dialog.search.setText("resnet18")
+    listed = [dialog.proxy.index(row, 0).data(NameRole) for row in range(dialog.proxy.rowCount())]
+    assert listed == ["resnet18", "quantized_resnet18"] and dialog.chosen_architecture() == "resnet18"
+    dialog.search.setText("resnet1")  # names that start with it, then those with a part that does
+    listed = [dialog.proxy.index(row, 0).data(NameRole) for row in range(dialog.proxy.rowCount())]
+    assert listed == ["resnet101", "resnet152", "resnet18",
+                      "deeplabv3_resnet101", "fcn_resnet101", "quantized_resnet18", "wide_resnet101_2"]
+    dialog.search.setText("vit_b")
+    assert dialog.chosen_architecture() == "vit_b_16" and ok.isEnabled()
+    dialog.search.setText("")
+    assert dialog.chosen_architecture() is None and not ok.isEnabled()
+
+
+def test_the_dialog_starts_on_the_target_checked_last(qtbot):
+    others = [("other.pt", "/data/other.pt"), ("third.pt", "/data/third.pt")]
+    last = {"arch": "resnet50", "num_classes": 10, "options": {}}
+    dialog = CheckDialog(others, current=last)
+    qtbot.addWidget(dialog)
+    assert dialog.target() == last
+    dialog = CheckDialog(others, current={"path": "/data/third.pt"})
+    qtbot.addWidget(dialog)
+    assert dialog.target() == {"path": "/data/third.pt"}
+
+
+def test_the_tints_follow_a_change_of_colour_scheme(qtbot, check_files):
+    """Tints are asked for as rows are drawn: switching to dark repaints them dark under the
+    light text of the dark palette (and back)."""
+    from PySide6.QtWidgets import QApplication
+
+    from inspector.core.loader import open_checkpoint
+    from inspector.core.tree import build_tree
+    from inspector.gui.check.row_fates import RowFates
+    from inspector.gui.window import theme
+
+    path = check_files["resnet18_c10.pt"]
+    model = CheckpointTreeModel()
+    model.set_root(build_tree(open_checkpoint(path)))
+    model.set_row_decorator("check", RowFates.of(check_checkpoint(path, {"arch": "resnet18"})))
+    app = QApplication.instance()
+    tints = {}
+    try:
+        for scheme in ("light", "dark"):
+            theme.apply_color_scheme(app, scheme)
+            text = app.palette().color(QPalette.ColorRole.Text)
+            tints[scheme] = [model.data(model.index(row, 0), Qt.ItemDataRole.BackgroundRole) for row in range(2)]
+            assert all(abs(tint.lightness() - text.lightness()) > 150 for tint in tints[scheme])
+    finally:
+        theme.apply_color_scheme(app, "light")
+    assert all(tint.lightness() > 200 for tint in tints["light"])
+    assert all(tint.lightness() < 70 for tint in tints["dark"])
+
+
 def test_the_action_opens_the_dialog_and_closing_the_document_stops_its_check(qtbot, window, check_files):
     assert not window.checks.action.isEnabled()
     document = open_loaded(qtbot, window, check_files["resnet18.pt"])
@@ -146,9 +210,13 @@ def test_the_action_opens_the_dialog_and_closing_the_document_stops_its_check(qt
     dialog.accept()
     check = window.checks.check_of(document)
     assert check is not None and check.controller.is_running()
-    tree_side = check.tree_side
+    again = window.checks.open_dialog(document)  # "Check Against…" in the panel: the same target at first
+    assert again.target() == check.controller.target == {"arch": "resnet18", "num_classes": None, "options": {}}
+    again.reject()
+    row_side = check.row_side
     window.checks.forget(document)  # the panel's close button
-    assert document.splitter.widget(0) is tree_side and document.splitter.count() == 2
+    assert document.splitter.widget(1) is row_side and document.splitter.count() == 2
+    assert row_side.isVisibleTo(document)
     window.checks.check(document, {"arch": "resnet18"})
     window.close_document()
     assert window.checks.check_of(document) is None  # and the fixture sees no worker left running
@@ -199,11 +267,11 @@ def test_rows_of_a_report_pass_the_model_tester(qtmodeltester, check_files):
     model = CheckpointTreeModel()
     model.set_root(root)
     report = check_checkpoint(check_files["resnet18_dp.pt"], {"arch": "resnet18"}, no_align=True)
-    model.set_row_decorator(RowFates.of(report))
+    model.set_row_decorator("check", RowFates.of(report))
     qtmodeltester.check(model)
     module = model.index(0, 0)
     assert model.data(module) == "module" and model.data(module, Qt.ItemDataRole.BackgroundRole) is not None
-    model.set_row_decorator(None)
+    model.set_row_decorator("check", None)
     assert model.data(module, Qt.ItemDataRole.BackgroundRole) is None
 
 

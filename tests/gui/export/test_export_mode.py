@@ -168,3 +168,71 @@ def test_the_window_starts_without_the_export_modules(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_left_out_rows_are_struck_and_frozen_ones_dimmed_as_the_tree_marks_frozen(qtbot, document, mode):
+    """The rows say what the export does: the Name of a left-out row is struck out and the row
+    dimmed; a row frozen in the export is dimmed as the tree dims a parameter saved frozen,
+    and one the file saved frozen but the export trains is not."""
+    from inspector.gui.window import theme
+
+    model = document.tree_panel.model
+
+    def look(node):
+        name = model.index_of(node)
+        font = model.data(name, Qt.ItemDataRole.FontRole)
+        return (font is not None and font.strikeOut(),
+                model.data(name, Qt.ItemDataRole.ForegroundRole) == theme.dim_text_color())
+
+    saved_frozen = node_at(document, f"{FROZEN_IN_FILE}.conv1.weight", "tensor")
+    layer3 = node_at(document, "layer3.0.conv1.weight", "tensor")
+    assert look(saved_frozen) == (False, True) and look(layer3) == (False, False)
+    with qtbot.waitSignal(mode.resolvedChanged, timeout=LOAD_TIMEOUT_MS):
+        click_box(qtbot, document, node_at(document, "fc"), INCLUDE)
+    with qtbot.waitSignal(mode.resolvedChanged, timeout=LOAD_TIMEOUT_MS):
+        click_box(qtbot, document, node_at(document, "layer3"), FREEZE)
+    with qtbot.waitSignal(mode.resolvedChanged, timeout=LOAD_TIMEOUT_MS):
+        click_box(qtbot, document, node_at(document, FROZEN_IN_FILE), FREEZE)
+    assert "fc.weight" not in mode.resolved.keys and "layer3.0.conv1.weight" in mode.resolved.frozen
+    assert f"{FROZEN_IN_FILE}.conv1.weight" not in mode.resolved.frozen
+    assert look(node_at(document, "fc")) == look(node_at(document, "fc.weight", "tensor")) == (True, True)
+    assert look(layer3) == (False, True) and look(node_at(document, "layer3")) == (False, True)
+    assert look(node_at(document, "layer2")) == (False, False)
+    assert look(saved_frozen) == (False, False)  # trained by this export, whatever the file saved
+    tooltip = model.data(model.index_of(node_at(document, "fc.bias", "tensor")), Qt.ItemDataRole.ToolTipRole)
+    assert tooltip.endswith("export: left out")
+    assert "left out" in mode.bar.legend.text() and "frozen" in mode.bar.legend.text()
+    mode.set_active(False)
+    assert look(saved_frozen) == (False, True) and look(layer3) == (False, False)  # as the file says again
+
+
+def test_export_mode_leaves_the_selection_and_the_panel_alone(qtbot, window, document):
+    """Nothing selected: the tree taking the focus (its current row set for the keyboard) and
+    export mode coming on select nothing, and the panel keeps showing the whole file."""
+    panel = document.tree_panel
+    window.activateWindow()
+    panel.view.setFocus()
+    qtbot.waitUntil(panel.view.hasFocus)
+    assert document.tensor_panel._node is document.loaded.root
+    mode = window.export.mode(document)
+    with qtbot.waitSignal(mode.resolvedChanged, timeout=LOAD_TIMEOUT_MS):
+        window.export.mode_action.trigger()
+    assert panel.view.selectionModel().selectedRows() == []
+    assert document.tensor_panel._node is document.loaded.root
+    fc = node_at(document, "fc")
+    panel.select_node(fc)
+    mode.set_active(False)
+    mode.set_active(True)  # a selected row stays selected, its new cells too
+    selected = panel.view.selectionModel().selectedIndexes()
+    assert {panel.model.node(panel.proxy.mapToSource(index)) for index in selected} == {fc}
+    assert {index.column() for index in selected} == set(range(panel.model.columnCount()))
+    assert document.tensor_panel._node is fc
+
+
+def test_the_export_mode_switch_reads_as_on(document, mode):
+    from inspector.gui.window import theme
+
+    button = mode.toggle_button
+    assert button.isChecked() and button.property("modeSwitch") is True
+    for dark in (False, True):  # on: the highlight colour, in either scheme
+        assert 'QToolButton[modeSwitch="true"]:checked {\n    background: palette(highlight);' in theme.stylesheet(dark)

@@ -17,6 +17,7 @@ from inspector.core.series_histograms import series_histograms_job
 from inspector.core.series_view import heatmap_keys, heatmap_values
 from inspector.gui.document.document import Document
 from inspector.gui.series.checkpoint_table import CheckpointTableModel
+from inspector.gui.series.metric_curves import ColorRole
 from inspector.gui.series.series_tab import SeriesTab
 from inspector.gui.window.main_window import MainWindow
 
@@ -78,6 +79,36 @@ def test_checkpoints_and_metrics_show_before_the_layers_are_measured(qtbot, wind
     assert tab.table.model.rowCount() == len(run.paths)
     x, y = tab.curves.curve_data("val_loss")
     assert list(x) == run.steps and list(y) == pytest.approx([metrics["val_loss"] for metrics in run.metrics])
+
+
+def test_the_metric_list_is_the_legend_and_nothing_covers_the_curves(qtbot, window, series_runs):
+    tab = open_series(qtbot, window, series_runs["lightning"].folder)
+    curves = tab.curves
+    assert curves.plot.getPlotItem().legend is None
+    items = [curves.names.item(row) for row in range(curves.names.count())]
+    shown = [item for item in items if item.checkState() == Qt.CheckState.Checked]
+    assert shown and all(not item.icon().isNull() for item in items)
+    for item in shown:  # each name's swatch has its curve's colour
+        assert item.data(ColorRole) == curves.curve_item(item.text()).opts["pen"].color()
+    assert len({item.data(ColorRole).name() for item in items}) == len(items)
+
+
+def test_the_cell_readout_names_its_checkpoint_on_the_x_axis_and_stays_apart_from_the_title(
+        qtbot, window, series_runs):
+    run = series_runs["lightning"]
+    tab = open_series(qtbot, window, run.folder)
+    key = tab.heatmap.keys()[-1]
+    value = tab.heatmap.values()[-1, 2]
+    assert tab.axis() == "step"
+    assert tab.heatmap.hover_text(len(tab.heatmap.keys()) - 1, 2) == \
+        f"{key} · step {run.steps[2]} · relative step = {value:.6g}"
+    tab.axis_box.setCurrentText("checkpoint")
+    assert tab.heatmap.hover_text(len(tab.heatmap.keys()) - 1, 2).startswith(f"{key} · checkpoint #2 · ")
+    with qtbot.waitSignal(tab.distributionFinished, timeout=TIMEOUT_MS):
+        tab.select_key(key)
+    assert tab.distribution.title.text() == f"Distribution of {key} over the series"
+    controls = tab.heatmap.layout().itemAt(0).layout()  # the readout sits by the measure, above the heatmap
+    assert controls.indexOf(tab.heatmap.hover) > controls.indexOf(tab.heatmap.measure_box)
 
 
 def test_the_checkpoint_table_passes_the_model_tester(qtbot, qtmodeltester, series_runs):

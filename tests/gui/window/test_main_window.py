@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QStyle
 
 from inspector.gui.window.main_window import DEFAULT_WINDOW_SIZE, MainWindow
 from inspector.gui.window.recent_files import RecentFiles
@@ -332,3 +332,103 @@ def test_column_widths_are_remembered(qtbot, window, checkpoint_files):
     assert restored.tree_panel.view.header().sectionSize(M.TYPE) == 321
     wait_loaded(qtbot, restored)
     second.close()
+
+
+def test_a_folder_of_checkpoints_from_the_command_line_or_open_folder_asks_first(
+        qtbot, window, checkpoint_files, monkeypatch):
+    """As a drop does: "Open as a Series" or "Open Each File", without blocking the window."""
+    import os
+
+    from PySide6.QtWidgets import QFileDialog
+
+    from inspector.gui.window import app
+
+    folder = os.path.dirname(checkpoint_files["general.pt"])
+    app._open_initial(window, [folder], demo=False, controller=None)
+    question = window.findChild(QMessageBox)
+    assert question.isVisible() and question.windowModality() != Qt.WindowModality.ApplicationModal
+    assert window.tabs.count() == 0 and "holds several checkpoints" in question.text()
+    question.files_button.click()
+    assert sorted(document.path for document in window.documents()) == sorted(checkpoint_files.values())
+    for document in window.documents():
+        wait_loaded(qtbot, document)
+    while window.tabs.count():
+        window.close_document()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args, **kwargs: folder)
+    window.actions.open_folder.trigger()
+    question = next(box for box in window.findChildren(QMessageBox) if box.isVisible())
+    assert window.tabs.count() == 0
+    question.series_button.click()
+    series = window.tabs.currentWidget()
+    assert series in window.series_tabs() and series.paths == [folder] and window.documents() == []
+    qtbot.waitUntil(lambda: series.state != "loading", timeout=LOAD_TIMEOUT_MS)
+
+
+def test_clearing_the_filter_brings_back_the_rows_expanded_before_it(qtbot, window, checkpoint_files):
+    document = window.open_document(checkpoint_files["general.pt"])
+    wait_loaded(qtbot, document)
+    panel = document.tree_panel
+    before = set(panel.view_state().expanded)
+    qtbot.keyClicks(panel.filter_edit, "momentum")
+    qtbot.waitUntil(panel.proxy.is_filtering, timeout=5_000)
+    assert set(panel.view_state().expanded) - before  # the matches' branches opened
+    optimizer = next(node for node in document.loaded.root.children if node.name == "optimizer_state_dict")
+    momentum = optimizer.children[0].children[3].children[0]  # state › 3 › momentum_buffer
+    assert panel.select_node(momentum)  # chosen while filtering
+    qtbot.keyClick(panel.filter_edit, Qt.Key.Key_Escape)
+    assert panel.filter_edit.text() == "" and panel.current_node() is momentum
+    path_to_momentum = {("optimizer_state_dict",), ("optimizer_state_dict", "state"),
+                        ("optimizer_state_dict", "state", "3")}
+    assert set(panel.view_state().expanded) == before | path_to_momentum
+    index = panel.proxy.mapFromSource(panel.model.index_of(momentum))
+    assert panel.view.viewport().rect().contains(panel.view.visualRect(index))
+
+
+def test_dark_outlines_show_on_boxes_and_fields_of_every_kind(qtbot, monkeypatch):
+    """Fusion outlines check boxes (item views' too), radio buttons and fields in the window
+    colour made darker, which vanishes on a dark window: the app's style draws them with a
+    lighter one, and a dimmer one for a disabled box."""
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QLineEdit, QListWidget, QListWidgetItem
+
+    from inspector.gui.window import outline_style, theme
+
+    drawn = []
+    outlined = outline_style._outlined
+
+    def recorded(option):
+        drawn.append(outlined(option))
+        return drawn[-1]
+
+    monkeypatch.setattr(outline_style, "_outlined", recorded)
+    app = QApplication.instance()
+    names = QListWidget()
+    qtbot.addWidget(names)
+    for enabled in (True, False):
+        item = QListWidgetItem("val_loss" if enabled else "lr")
+        enabling = Qt.ItemFlag.ItemIsEnabled if enabled else Qt.ItemFlag.NoItemFlags
+        item.setFlags(Qt.ItemFlag.ItemIsUserCheckable | enabling)
+        item.setCheckState(Qt.CheckState.Unchecked)
+        names.addItem(item)
+    field = QLineEdit()
+    qtbot.addWidget(field)
+    try:
+        theme.apply_color_scheme(app, "dark")
+        base = app.palette().color(QPalette.ColorRole.Base)
+        names.grab()
+        field.grab()
+    finally:
+        theme.apply_color_scheme(app, "light")
+    kinds = {type(option).__name__ for option in drawn}
+    assert {"QStyleOptionViewItem", "QStyleOptionButton", "QStyleOptionFrame"} <= kinds
+    enabled = [option for option in drawn if option.state & QStyle.StateFlag.State_Enabled]
+    disabled = [option for option in drawn if not option.state & QStyle.StateFlag.State_Enabled]
+    assert enabled and disabled
+    for option in enabled:
+        assert option.palette.color(QPalette.ColorRole.Window).darker(140).lightness() - base.lightness() > 60
+    for option in disabled:
+        outline = option.palette.color(QPalette.ColorRole.Window).darker(140)
+        assert 0 < outline.lightness() - base.lightness() < 60  # there, but dimmer
+    count = len(drawn)
+    names.grab()  # light: Fusion's own outlines
+    assert len(drawn) == count
