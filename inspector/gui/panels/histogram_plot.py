@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QSpinBox, QVBoxLayout, QWidget
 
 from inspector.core.histogram import Histogram
-from inspector.gui.panels.plot_style import CountAxis, accent_color, shrinkable_label, style_plot, translucent
+from inspector.gui.panels.plot_style import CountAxis, accent_color, style_plot, translucent, unbreakable, wrapping_label
 
 DEFAULT_BINS = 100
 MAX_BINS = 2000
@@ -34,7 +34,8 @@ class HistogramPlot(QWidget):
         self.bins_box.setKeyboardTracking(False)
         self.bins_box.setPrefix("bins: ")
         self.log_box = QCheckBox("log y")
-        self.note = shrinkable_label(align_right=True)
+        self.note = wrapping_label()  # in a narrow panel the note takes a second line, never cut
+        self.note.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.note.setObjectName("histogram_note")
         self._build_layout()
         self._apply_style()
@@ -118,4 +119,4 @@ def _note_text(data: Histogram) -> str:
     parts = [f"{total:,} finite values"]
     if data.nan or data.inf:
         parts.append(f"excluded: {data.nan:,} NaN, {data.inf:,} Inf")
-    return " · ".join(parts)
+    return " · ".join(unbreakable(part) for part in parts)

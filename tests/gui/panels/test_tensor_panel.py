@@ -98,6 +98,22 @@ def plain(label) -> str:
     return label.text().replace("\u00a0", " ")
 
 
+def test_a_narrow_panel_wraps_the_histogram_note_between_its_parts(qtbot, panel, saved):
+    root, oracle = saved
+    tensor = oracle["extra"]["special"]
+    panel.resize(300, 600)
+    panel.show()
+    show(qtbot, panel, find(root, "extra", "special"))
+    note = panel.histogram.note
+    finite = int(torch.isfinite(tensor).sum())
+    assert plain(note) == f"{finite:,} finite values · excluded: {int(torch.isnan(tensor).sum()):,} NaN, " \
+                          f"{int(torch.isinf(tensor).sum()):,} Inf"
+    width = note.fontMetrics().horizontalAdvance(note.text())
+    qtbot.waitUntil(lambda: note.width() > 0)
+    assert note.width() < width  # too narrow for one line: the note wraps instead of being cut
+    qtbot.waitUntil(lambda: note.height() >= 2 * note.fontMetrics().lineSpacing())
+
+
 def finite_double(tensor: torch.Tensor) -> np.ndarray:
     wide = tensor.double()
     return wide[torch.isfinite(wide)].numpy()
@@ -139,7 +155,8 @@ def test_nan_inf_note_and_stats_labels_match_torch(qtbot, panel, saved):
     show(qtbot, panel, find(root, "extra", "special"))
     tensor = oracle["extra"]["special"]
     nan, inf = int(torch.isnan(tensor).sum()), int(torch.isinf(tensor).sum())
-    assert f"{nan} NaN" in panel.histogram.note.text() and f"{inf} Inf" in panel.histogram.note.text()
+    note = plain(panel.histogram.note)
+    assert f"{nan} NaN" in note and f"{inf} Inf" in note
     finite = tensor[torch.isfinite(tensor)].double()
     expected = {"min": finite.min().item(), "max": finite.max().item(), "mean": finite.mean().item(),
                 "std": finite.std().item()}
