@@ -61,7 +61,7 @@ def match_member(shapes: dict[str, tuple[int, ...]], view: StateDictView, refere
         raise CheckpointError(_other_model(reference_label, shared, len(keys), "by shape"))
     alignment = align_keys(keys, view.tensors)
     tensors = {}
-    for key, key_a, key_b in alignment.pairs:
+    for _, key_a, key_b in alignment.pairs:
         tensor = view.tensors[key_b]
         if tensor.shape == shapes[key_a]:
             tensors[key_a] = tensor

@@ -16,7 +16,8 @@ from inspector.core import all_stats
 from inspector.core.all_stats import compute_all_stats
 from inspector.core.stats import TensorStats
 from tests.core.values_helpers import tensor_stats
-from tests.core.test_values import make_ref, random_tensor, saved_checkpoint  # noqa: F401 (fixture)
+from tests.core.test_values import make_ref, random_tensor
+from tests.core.test_values import saved_checkpoint  # noqa: F401 (a fixture, asked for by name)
 
 FLOATS = ["float32", "float64", "float16", "bfloat16", "float8_e4m3fn", "float8_e5m2"]
 INTS = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool"]
@@ -223,7 +224,7 @@ def test_compute_all_stats_cancels_and_closes_files(folder):
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-def test_stats_of_a_torch_save_file_match_torch(saved_checkpoint):
+def test_stats_of_a_torch_save_file_match_torch(saved_checkpoint):  # noqa: F811 (the fixture)
     checkpoint, oracle = saved_checkpoint
     results = run_job(compute_all_stats(checkpoint))
     assert len(results) == len(oracle)

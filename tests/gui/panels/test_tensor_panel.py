@@ -569,7 +569,8 @@ def test_the_heatmap_shows_the_image_and_nothing_around_it(qtbot, panel, saved):
             heatmap.mode_box.setCurrentIndex(mode)
         assert heatmap.image_data().shape == (rows, columns)
         np.testing.assert_allclose(box.viewRange(), [[-0.5, columns - 0.5], [-0.5, rows - 0.5]], atol=1e-9)
-        qtbot.waitUntil(lambda: abs(_view_shape(heatmap) - columns / rows) < 0.02 * columns / rows)  # square cells
+        aspect = columns / rows
+        qtbot.waitUntil(lambda aspect=aspect: abs(_view_shape(heatmap) - aspect) < 0.02 * aspect)  # square cells
     show(qtbot, panel, find(root, "extra", "tall"))  # 2,100 × 40: too thin for square cells, the image fills
     step = heatmap._data.step
     rows, columns = heatmap.image_data().shape

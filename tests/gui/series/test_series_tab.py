@@ -195,7 +195,7 @@ def test_dropping_a_run_folder_asks_and_opens_a_series_or_each_file(qtbot, windo
     next(box for box in window.findChildren(QMessageBox) if box.isVisible()).files_button.click()
     assert len(window.documents()) == 4  # three checkpoints and model_best, each a document
     for document in window.documents():
-        qtbot.waitUntil(lambda: document.state != "loading", timeout=TIMEOUT_MS)
+        qtbot.waitUntil(lambda document=document: document.state != "loading", timeout=TIMEOUT_MS)
     window.close_document(window.tabs.indexOf(tab))
     assert tab not in window.series_tabs()
 
