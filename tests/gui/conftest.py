@@ -55,3 +55,15 @@ def _leftovers(threads_before: set[threading.Thread]) -> list[str]:
     if QCoreApplication.instance() is not None and QThreadPool.globalInstance().activeThreadCount():
         found.append(f"{QThreadPool.globalInstance().activeThreadCount()} busy thread-pool workers")
     return found
+
+
+@pytest.fixture
+def window(qtbot):
+    """The main window, shown; closing it stops its workers and saves the settings, as quitting does."""
+    from inspector.gui.window.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    yield window
+    window.close()

@@ -18,20 +18,12 @@ from inspector.core.check_text import coverage_line
 from inspector.gui.check.check_dialog import CheckDialog, NameRole
 from inspector.gui.check.row_fates import FATE_TEXT
 from inspector.gui.document.tree_model import CheckpointTreeModel
-from inspector.gui.window.main_window import DEFAULT_WINDOW_SIZE, MainWindow
+from inspector.gui.window.main_window import DEFAULT_WINDOW_SIZE
 
 pytest.importorskip("torchvision")
 LOAD_TIMEOUT_MS = 60_000
 CHECK_TIMEOUT_MS = 120_000
 
-
-@pytest.fixture
-def window(qtbot):
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.show()
-    yield window
-    window.close()
 
 
 def open_loaded(qtbot, window, path: str):

@@ -3,7 +3,6 @@ with Shift held, and ``inspector --compare A B``."""
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QDialogButtonBox
@@ -12,18 +11,9 @@ from inspector.cli import _gui_parser
 from inspector.gui.compare.compare_picker import ComparePicker
 from inspector.gui.compare.compare_view import CompareView
 from inspector.gui.window.app import _open_initial
-from inspector.gui.window.main_window import MainWindow
 
 RUN_MS = 60_000
 
-
-@pytest.fixture
-def window(qtbot):
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.show()
-    yield window
-    window.close()
 
 
 def wait_done(qtbot, view: CompareView) -> None:

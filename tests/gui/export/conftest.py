@@ -10,7 +10,6 @@ from PySide6.QtWidgets import QStyleOptionViewItem
 from inspector.core.tree import iter_nodes
 from inspector.gui.document.tree_model import CheckpointTreeModel
 from inspector.gui.export.export_columns import ExportColumns
-from inspector.gui.window.main_window import MainWindow
 
 LOAD_TIMEOUT_MS = 60_000
 FROZEN_IN_FILE = "layer1.0"
@@ -38,13 +37,9 @@ def resnet(tmp_path_factory):
 
 
 @pytest.fixture
-def window(qtbot):
-    window = MainWindow()
-    qtbot.addWidget(window)
+def window(window):
     window.resize(1200, 800)
-    window.show()
-    yield window
-    window.close()
+    return window
 
 
 @pytest.fixture

@@ -19,19 +19,14 @@ from inspector.gui.document.document import Document
 from inspector.gui.series.checkpoint_table import CheckpointTableModel
 from inspector.gui.series.metric_curves import ColorRole
 from inspector.gui.series.series_tab import SeriesTab
-from inspector.gui.window.main_window import MainWindow
 
 TIMEOUT_MS = 60_000
 
 
 @pytest.fixture
-def window(qtbot):
-    window = MainWindow()
-    qtbot.addWidget(window)
+def window(window):
     window.resize(1300, 850)
-    window.show()
-    yield window
-    window.close()
+    return window
 
 
 def open_series(qtbot, window, folder: str) -> SeriesTab:

@@ -14,14 +14,6 @@ from inspector.gui.document.tree_model import CheckpointTreeModel as M
 LOAD_TIMEOUT_MS = 60_000
 
 
-@pytest.fixture
-def window(qtbot):
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.show()
-    yield window
-    window.close()  # stops the workers and saves the settings, as quitting does
-
 
 def wait_loaded(qtbot, document):
     qtbot.waitUntil(lambda: document.state != "loading", timeout=LOAD_TIMEOUT_MS)
