@@ -11,28 +11,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from bench_tree import synthetic_state_dict  # noqa: E402
+from bench_tree import REPEATS, best_of, synthetic_state_dict  # noqa: E402
 
 from inspector.core.export_selection import ExportRows, ExportSelection  # noqa: E402
 from inspector.core.model import Checkpoint  # noqa: E402
 from inspector.core.tree import build_tree, iter_nodes  # noqa: E402
 
 KEYSTROKE_BUDGET_S = 0.100
-REPEATS = 3
-
-
-def best_of(action) -> float:
-    best = float("inf")
-    for _ in range(REPEATS):
-        started = time.perf_counter()
-        action()
-        best = min(best, time.perf_counter() - started)
-    return best
 
 
 def main() -> None:
