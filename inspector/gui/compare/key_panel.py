@@ -196,6 +196,8 @@ def _details(entry: CompareRow) -> str:
     sides = [f"{side} {shape_text(shape)} {dtype}" if shape is not None else f"no {side}"
              for side, shape, dtype in (("A", entry.shape_a, entry.dtype_a), ("B", entry.shape_b, entry.dtype_b))]
     parts = [status_label(entry.status), *sides]
+    if entry.non_finite_differs:
+        parts.append(f"★ {entry.non_finite_note}")
     if entry.error:
         parts.append(entry.error)
     return "  ·  ".join(parts)
