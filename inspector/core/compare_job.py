@@ -5,8 +5,10 @@ plain arguments, its rows streamed out in batches while it runs.
 ``options_to_plain``) yields ``Progress`` reports and, as results become known, ``Partial``
 reports whose ``items`` is a list of plain events:
 
-- ``{"event": "aligned", "a": {…}, "b": {…}, "alignment": {…}, "objects": […], "rows": n}``
-  once both files are read and their keys matched (``alignment`` as ``alignment_plain`` gives it);
+- ``{"event": "aligned", "a": {…}, "b": {…}, "alignment": {…}, "objects": […], "object_rows": […],
+  "rows": n}`` once both files are read and their keys matched (``alignment`` as
+  ``alignment_plain`` gives it; ``object_rows`` the objects as ``compare_objects.object_rows``
+  writes them for the view);
 - ``{"event": "rows", "rows": [row, …]}``: a row is ``TensorDiff.to_json()`` plus
   ``"tensor_a"`` / ``"tensor_b"``, the ``TensorRef``s compared (None for a side without the key),
   which the window's plots read, and ``"non_finite"``: the NaN/Inf counts of each side and how
@@ -20,6 +22,7 @@ from __future__ import annotations
 import time
 
 from inspector.core.align import Alignment, Rule
+from inspector.core.compare_objects import object_rows
 from inspector.core.diff import DiffOptions, DiffResult, TensorDiff, diff_job
 from inspector.core.pair_metrics import PairMetrics
 from inspector.core.progress import Job, Partial
@@ -60,6 +63,7 @@ class _Batch:
         alignment = alignment_plain(result.alignment)
         self.events.append({"event": "aligned", "a": result.a, "b": result.b, "alignment": alignment,
                             "objects": result.objects,
+                            "object_rows": object_rows(result.objects, result.object_values),
                             "rows": alignment["matched"] + alignment["only_a"] + alignment["only_b"]})
 
     def add_row(self, entry: TensorDiff) -> None:
