@@ -159,8 +159,8 @@ class DiffTableModel(QAbstractItemModel):
             return self.HEADERS[section]
         if role == Qt.ItemDataRole.ToolTipRole:
             return self.HEADER_TIPS[section]
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _alignment(section)
+        if role == Qt.ItemDataRole.TextAlignmentRole:  # centred: the sort arrow sits at the right
+            return int(Qt.AlignmentFlag.AlignCenter) if section in self.NUMBER_COLUMNS else _alignment(section)
         return None
 
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:
