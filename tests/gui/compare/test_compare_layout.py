@@ -1,0 +1,81 @@
+"""The compare view at the default size and at 900x600: heatmaps fitted to the slice and
+arranged so that each keeps its room, the selected row named on the chart's axis, titles that
+fit, histograms that keep their height, and no colour bar left from an earlier key."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.gui.compare.conftest import PLOTS_MS, run
+
+DP_RULE = "strip 'module.' from B"
+# the compare tab's own size in a window of 1280x800 and of 900x600 (menu, tabs and status bar take the rest)
+DEFAULT, SMALL = (1280, 727), (900, 527)
+CONV = "0.weight"  # [6, 3, 3, 3]: its default slice is a 3x3 kernel
+KEY_TAB = 1
+
+
+def select(qtbot, widget, key: str) -> None:
+    with qtbot.waitSignal(widget.key_panel.plotsFinished, timeout=PLOTS_MS):
+        assert widget.select_key(key)
+
+
+def show_heatmaps(qtbot, widget) -> None:
+    panel = widget.key_panel
+    panel.tabs.setCurrentWidget(panel.heatmaps)
+    qtbot.waitUntil(lambda: all(view.plot_item.vb.width() > 10 for view in panel.heatmaps.views()
+                                if view.slice_data() is not None))
+
+
+def fitted(view, rows: int, columns: int) -> bool:
+    """The view shows the whole slice (pixel centres at 0 … n − 1) and little else."""
+    (x_low, x_high), (y_low, y_high) = view.view_range()
+    spans = ((x_low, x_high, columns), (y_low, y_high, rows))
+    return all(low <= -0.5 and high >= size - 0.5 and high - low <= size * 1.1 for low, high, size in spans)
+
+
+@pytest.mark.parametrize("size", [DEFAULT, SMALL])
+def test_heatmaps_fit_the_slice_and_never_overlap(qtbot, view, compare_pair, size):
+    widget = view(*compare_pair)
+    widget.resize(*size)
+    run(qtbot, widget)
+    select(qtbot, widget, CONV)
+    show_heatmaps(qtbot, widget)
+    heatmaps = widget.key_panel.heatmaps
+    views = heatmaps.views()
+    assert [tuple(view.slice_shape()) for view in views] == [(3, 3)] * 3
+    qtbot.waitUntil(lambda: all(fitted(view, 3, 3) for view in views))
+    boxes = [view.geometry() for view in views]
+    assert all(heatmaps.area.rect().contains(box) for box in boxes)
+    assert not any(first.intersects(second) for i, first in enumerate(boxes) for second in boxes[i + 1:])
+    plots = [view.plot_item.vb.size() for view in views]
+    assert all(abs(plot.width() - plots[0].width()) <= 2 for plot in plots)  # the same size, for comparing
+    assert min(min(plot.width(), plot.height()) for plot in plots) >= 48
+    assert all(abs(plot.width() - plot.height()) <= 0.1 * plot.width() + 2 for plot in plots)  # square pixels
+
+
+def test_a_wide_slice_is_stacked_rather_than_squeezed_side_by_side(qtbot, view, compare_pair):
+    widget = view(*compare_pair)
+    widget.resize(*DEFAULT)
+    run(qtbot, widget)
+    select(qtbot, widget, "4.0.weight")  # [8, 24]
+    show_heatmaps(qtbot, widget)
+    heatmaps = widget.key_panel.heatmaps
+    qtbot.waitUntil(lambda: all(fitted(view, 8, 24) for view in heatmaps.views() if view.slice_data() is not None))
+    assert heatmaps.arrangement in ("two over one", "column")
+
+
+def test_a_side_without_the_key_keeps_no_image_or_colour_bar(qtbot, view, compare_pair):
+    widget = view(*compare_pair)
+    run(qtbot, widget)
+    select(qtbot, widget, CONV)
+    show_heatmaps(qtbot, widget)
+    heatmaps = widget.key_panel.heatmaps
+    assert all(view.colorbar.isVisible() for view in heatmaps.views())
+    with qtbot.waitSignal(widget.key_panel.plotsFinished, timeout=PLOTS_MS):
+        run(qtbot, widget, lambda: widget.alignment_bar.rule_box(DP_RULE).setChecked(False))
+    assert widget.key_panel.entry().key == CONV and widget.key_panel.entry().status == "only_a"
+    for view in (heatmaps.view_b, heatmaps.view_delta):
+        assert view.image_data() is None and not view.colorbar.isVisible() and not view.plot_item.isVisible()
+        assert view.title in view.info.text()
+    assert heatmaps.view_a.colorbar.isVisible() and heatmaps.view_a.image_data() is not None
