@@ -26,7 +26,7 @@ METRICS = {"rel_l2": "relative L2", "max_abs": "max |Δ|", "cosine": "1 − cosi
 # the x-axis title, longest first: the first that fits the plot's width is shown
 AXIS_TITLES = {"rel_l2": ("relative L2 change ‖B − A‖ / ‖A‖", "relative L2 change", "rel. L2"),
                "max_abs": ("max |B − A|",), "cosine": ("1 − cosine(A, B)", "1 − cos")}
-LOG_SUFFIXES = (" (log scale)", " (log)", "")
+LOG_SUFFIXES = (" (log scale)", " (log)", "")  # any title with "log" before any without
 SCOPES = ("weights (≥ 2-D)", "all tensors")
 CHARTED_STATUSES = ("changed", "close", "dtype", "equal")
 DRAWN_STATUSES = ("changed", "close", "dtype")  # equal tensors are the grey ticks
@@ -109,8 +109,7 @@ class ChangeChart(QWidget):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        self.name_axis.set_names(self.names(), name_axis_width(self, self.names()))
-        self._set_axis_title()
+        self._fit_names_and_title()
 
     # -- drawing -----------------------------------------------------------------------
     def _build_plot_items(self) -> None:
@@ -145,8 +144,7 @@ class ChangeChart(QWidget):
         self.unchanged.setData(np.full(int(np.count_nonzero((values == 0) & ~starred)), scale.floor),
                                positions[(values == 0) & ~starred], symbolPen=pg.mkPen(status_color("equal"), width=2))
         self.stars.setData(np.full(int(starred.sum()), scale.ceiling), positions[starred])
-        self.name_axis.set_names(self.names(), name_axis_width(self, self.names()))
-        self._set_axis_title()
+        self._fit_names_and_title()
         self.summary.setText(self._summary_text(values, starred))
         self._draw_current()
         self._mark_names()
@@ -160,13 +158,17 @@ class ChangeChart(QWidget):
         self.plot.setXRange(low, high, padding=X_PADDING)
         self.plot.setYRange(-0.5, max(len(self._shown), 1) - 0.5, padding=0)
 
-    def _set_axis_title(self) -> None:
-        """The longest title that fits the plot's width (titles wider than it are cut)."""
+    def _fit_names_and_title(self) -> None:
+        """The name axis as wide as the names need (up to its share), and the longest x-axis
+        title that fits the width left (pyqtgraph cuts a wider one at both ends)."""
+        names_width = name_axis_width(self, self.names())
+        self.name_axis.set_names(self.names(), names_width)
         log = self.log_box.isChecked()
-        room = self.plot.width() - self.name_axis.width() - 8
+        room = self.width() - names_width - 32  # the axis adds 12 to the names; the plot's margins
         metrics = self.fontMetrics()
-        candidates = [title + suffix for title in AXIS_TITLES[self.metric_key()]
-                      for suffix in (LOG_SUFFIXES if log else ("",))]
+        titles = AXIS_TITLES[self.metric_key()]
+        candidates = ([title + suffix for title in titles for suffix in LOG_SUFFIXES[:-1]] + list(titles)
+                      if log else list(titles))
         title = next((text for text in candidates if metrics.horizontalAdvance(text) <= room), candidates[-1])
         self.plot.setLabel("bottom", title)
         self.plot.getPlotItem().getAxis("bottom").setToolTip(candidates[0])

@@ -79,3 +79,43 @@ def test_a_side_without_the_key_keeps_no_image_or_colour_bar(qtbot, view, compar
         assert view.image_data() is None and not view.colorbar.isVisible() and not view.plot_item.isVisible()
         assert view.title in view.info.text()
     assert heatmaps.view_a.colorbar.isVisible() and heatmaps.view_a.image_data() is not None
+
+
+@pytest.fixture(scope="module")
+def deep_pair(tmp_path_factory):
+    """A stack of 40 small layers with long names (as in a real network), and a copy with every
+    weight moved a little."""
+    import torch
+
+    folder = tmp_path_factory.mktemp("deep_pair")
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(*(torch.nn.Linear(4, 4) for _ in range(40)))
+    before = {f"encoder.layers.{key.replace('.', '.mlp.out_proj.')}": value.clone()
+              for key, value in net.state_dict().items()}
+    after = {key: value + 0.01 * torch.randn_like(value) for key, value in before.items()}
+    paths = str(folder / "a.pt"), str(folder / "b.pt")
+    torch.save(before, paths[0])
+    torch.save(after, paths[1])
+    return paths
+
+
+def test_the_chart_names_the_selected_row_and_its_title_fits(qtbot, view, deep_pair):
+    widget = view(*deep_pair)
+    widget.resize(*SMALL)
+    run(qtbot, widget)
+    chart = widget.chart
+    widget.side_tabs.setCurrentWidget(chart)
+    shown = chart.shown_rows()
+    height = chart.plot.getPlotItem().vb.height()
+    step = chart.name_axis.tickValues(-0.5, len(shown) - 0.5, height)[0][0]
+    assert step > 1  # not every row can be named at this size
+    for index in (1, len(shown) - 3):  # neither is a multiple of the step
+        chart.set_current(shown[index])
+        labelled = chart.name_axis.labels_shown(height)
+        assert index in labelled
+        assert all(b - a >= step for a, b in zip(labelled, labelled[1:]))  # never on top of each other
+    axis = chart.plot.getPlotItem().getAxis("bottom")
+    for width in (SMALL[0], 700):  # a shorter title that still says "log" wins over a longer one that does not
+        widget.resize(width, SMALL[1])
+        qtbot.waitUntil(lambda: chart.fontMetrics().horizontalAdvance(chart.axis_title()) <= axis.width())
+        assert "log" in chart.axis_title()
