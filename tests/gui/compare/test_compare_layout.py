@@ -4,6 +4,7 @@ fit, histograms that keep their height, and no colour bar left from an earlier k
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from tests.gui.compare.conftest import PLOTS_MS, run
@@ -119,3 +120,24 @@ def test_the_chart_names_the_selected_row_and_its_title_fits(qtbot, view, deep_p
         widget.resize(width, SMALL[1])
         qtbot.waitUntil(lambda: chart.fontMetrics().horizontalAdvance(chart.axis_title()) <= axis.width())
         assert "log" in chart.axis_title()
+
+
+def test_a_short_panel_moves_the_statistics_into_a_tab_so_histograms_keep_their_height(qtbot, view, compare_pair):
+    widget = view(*compare_pair)
+    widget.resize(*DEFAULT)
+    run(qtbot, widget)
+    select(qtbot, widget, CONV)
+    panel = widget.key_panel
+    assert not panel.statistics_in_tab()
+    widget.resize(*SMALL)
+    qtbot.waitUntil(panel.statistics_in_tab)
+    assert panel.tabs.currentWidget() is panel.histogram.parentWidget()
+    assert panel.tabs.tabText(0) == "Statistics" and panel.stats_view.parentWidget() is panel.stats_tab
+    for plot in (panel.histogram, panel.delta_histogram):
+        qtbot.waitUntil(lambda plot=plot: plot.plot.getPlotItem().vb.height() >= 60)
+    legend, box = panel.histogram.legend, panel.histogram.plot.getPlotItem().vb
+    assert legend.columnCount == 2 and legend.sceneBoundingRect().height() < box.sceneBoundingRect().height() / 2
+    widget.resize(*DEFAULT)
+    qtbot.waitUntil(lambda: not panel.statistics_in_tab())
+    assert panel.tabs.indexOf(panel.stats_tab) == -1 and panel.stats_view.isVisible()
+    assert np.isfinite(float(panel.stats_view.full_text("A", "max")))
