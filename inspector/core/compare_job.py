@@ -5,11 +5,14 @@ plain arguments, its rows streamed out in batches while it runs.
 ``options_to_plain``) yields ``Progress`` reports and, as results become known, ``Partial``
 reports whose ``items`` is a list of plain events:
 
-- ``{"event": "aligned", "a": {…}, "b": {…}, "alignment": {…}, "objects": […], "rows": n}``
-  once both files are read and their keys matched (``alignment`` as ``alignment_plain`` gives it);
+- ``{"event": "aligned", "a": {…}, "b": {…}, "alignment": {…}, "objects": […], "object_rows": […],
+  "rows": n}`` once both files are read and their keys matched (``alignment`` as
+  ``alignment_plain`` gives it; ``object_rows`` the objects as ``compare_objects.object_rows``
+  writes them for the view);
 - ``{"event": "rows", "rows": [row, …]}``: a row is ``TensorDiff.to_json()`` plus
   ``"tensor_a"`` / ``"tensor_b"``, the ``TensorRef``s compared (None for a side without the key),
-  which the window's plots read.
+  which the window's plots read, and ``"non_finite"``: the NaN/Inf counts of each side and how
+  many positions were finite on both (``non_finite_counts``; None when no arithmetic was done).
 
 It returns ``{"summary": {status: count}, "rows": n}``: every row was sent before.
 """
@@ -19,7 +22,9 @@ from __future__ import annotations
 import time
 
 from inspector.core.align import Alignment, Rule
+from inspector.core.compare_objects import object_rows
 from inspector.core.diff import DiffOptions, DiffResult, TensorDiff, diff_job
+from inspector.core.pair_metrics import PairMetrics
 from inspector.core.progress import Job, Partial
 
 ROWS_PER_BATCH = 1000
@@ -58,11 +63,13 @@ class _Batch:
         alignment = alignment_plain(result.alignment)
         self.events.append({"event": "aligned", "a": result.a, "b": result.b, "alignment": alignment,
                             "objects": result.objects,
+                            "object_rows": object_rows(result.objects, result.object_values),
                             "rows": alignment["matched"] + alignment["only_a"] + alignment["only_b"]})
 
     def add_row(self, entry: TensorDiff) -> None:
         row = entry.to_json()
         row["tensor_a"], row["tensor_b"] = entry.tensor_a, entry.tensor_b
+        row["non_finite"] = non_finite_counts(entry.metrics)
         self.rows.append(row)
 
     def pending(self) -> bool:
@@ -81,6 +88,15 @@ class _Batch:
         self.events, self.rows = [], []
         self.sent_at = time.monotonic()
         return events
+
+
+def non_finite_counts(metrics: PairMetrics | None) -> dict | None:
+    """NaN and Inf on each side, the positions compared and those finite on both (where the
+    contract's metrics come from); None for bit-identical pairs and keys not compared."""
+    if metrics is None or metrics.identical:
+        return None
+    return {"nan_a": metrics.nan_a, "nan_b": metrics.nan_b, "inf_a": metrics.inf_a, "inf_b": metrics.inf_b,
+            "compared": metrics.numel, "finite": metrics.finite}
 
 
 def options_to_plain(options: DiffOptions) -> dict:

@@ -24,12 +24,14 @@ class CompareRow:
     """One key of the comparison, as the table, the chart and the key panel show it.
 
     ``index`` is the row's place in depth order (A's file order, then keys only in B);
-    ``tensor_a`` / ``tensor_b`` are the tensors compared (None on a side without the key).
+    ``tensor_a`` / ``tensor_b`` are the tensors compared (None on a side without the key);
+    ``nan_a`` … ``finite`` are the compare job's ``non_finite`` counts (None when not computed).
     """
 
     __slots__ = ("index", "key", "status", "shape_a", "shape_b", "dtype_a", "dtype_b", "numel",
                  "max_abs", "mean_abs", "rms", "rel_l2", "cosine", "mismatched", "error",
-                 "path_a", "path_b", "tensor_a", "tensor_b")
+                 "path_a", "path_b", "tensor_a", "tensor_b",
+                 "nan_a", "nan_b", "inf_a", "inf_b", "compared", "finite")
 
     def __init__(self, index: int, key: str, status: str, **fields: object) -> None:
         self.index = index
@@ -42,6 +44,7 @@ class CompareRow:
     def from_plain(cls, index: int, entry: dict) -> CompareRow:
         """A row from the compare job's plain form (``TensorDiff.to_json()`` plus tensors)."""
         fields = {name: entry.get(name) for name in cls.__slots__[3:]}
+        fields.update(entry.get("non_finite") or {})
         for name in ("shape_a", "shape_b", "path_a", "path_b"):
             if fields[name] is not None:
                 fields[name] = tuple(fields[name])
@@ -54,9 +57,12 @@ class CompareRow:
     def change_score(self) -> float:
         """How much this key changed, for "most changed first": the relative L2 change (∞ when
         values differ beyond tolerance where A is all zeros, or could not be read), then shape
-        mismatches, keys only in A, only in B, and equal tensors last."""
+        mismatches, keys only in A, only in B, and equal tensors last. NaN or Inf on one side
+        only counts as the largest change, whatever the metrics over the finite positions say."""
         if self.status not in METRIC_STATUSES:
             return NO_METRIC_SCORE[self.status]
+        if self.non_finite_differs:
+            return math.inf
         if self.rel_l2 is not None:
             return self.rel_l2
         return math.inf if self.error or self.mismatched else 0.0
@@ -67,12 +73,57 @@ class CompareRow:
         return self.rel_l2 is None and self.status in METRIC_STATUSES and bool(self.max_abs)
 
     @property
+    def non_finite_differs(self) -> bool:
+        """A and B hold NaN or Inf at different places (on one side only, or more on one)."""
+        if self.nan_a is None or self.status not in METRIC_STATUSES:
+            return False
+        return self.nan_a != self.nan_b or self.inf_a != self.inf_b or self._non_finite_moved()
+
+    @property
+    def non_finite_note(self) -> str | None:
+        """How the NaN/Inf of A and B differ ("NaN in B", "Inf in A", "NaN 3 → 10"), or None
+        when they agree (none on either side, or the same positions on both)."""
+        if not self.non_finite_differs:
+            return None
+        return non_finite_note((self.nan_a, self.nan_b), (self.inf_a, self.inf_b), self._non_finite_moved())
+
+    def non_finite_details(self) -> str:
+        """Each side's NaN/Inf counts, and where the metrics come from."""
+        if self.nan_a is None:
+            return ""
+        sides = [f"{side}: {nan:,} NaN, {inf:,} Inf" for side, nan, inf in
+                 (("A", self.nan_a, self.inf_a), ("B", self.nan_b, self.inf_b))]
+        return (" · ".join(sides) + f"\nmetrics over the {self.finite:,} of {self.compared:,} positions "
+                "finite on both sides")
+
+    def _non_finite_moved(self) -> bool:
+        """Non-finite somewhere on one side only although both sides have as many: at the
+        same positions, the positions not finite on both would be exactly either side's."""
+        return self.compared - self.finite > max(self.nan_a + self.inf_a, self.nan_b + self.inf_b)
+
+    @property
     def ndim(self) -> int:
         shape = self.shape_a if self.shape_a is not None else self.shape_b
         return len(shape or ())
 
     def __repr__(self) -> str:
         return f"CompareRow({self.index}, {self.key!r}, {self.status!r}, rel_l2={self.rel_l2!r})"
+
+
+def non_finite_note(nan: tuple[int, int], inf: tuple[int, int], moved: bool = False) -> str | None:
+    """"NaN in B", "NaN, Inf in B", "NaN in B · Inf in A", "Inf 3 → 10", "NaN/Inf moved" or None,
+    from the (A, B) counts of NaN and of Inf; ``moved``: the positions differ."""
+    where: dict[str, list[str]] = {}
+    counted = []
+    for kind, (a, b) in (("NaN", nan), ("Inf", inf)):
+        if a != b and a and b:
+            counted.append(f"{kind} {a:,} → {b:,}")
+        elif a != b:
+            where.setdefault("in B" if not a else "in A", []).append(kind)
+    notes = [f"{', '.join(kinds)} {side}" for side, kinds in where.items()] + counted
+    if not notes and moved:
+        notes.append("NaN/Inf moved")
+    return " · ".join(notes) or None
 
 
 class CompareState:

@@ -129,7 +129,7 @@ def _listed(values: tuple | None) -> list | None:
 class DiffResult:
     """Everything the diff found; ``to_json()`` is the contract's document."""
 
-    __slots__ = ("a", "b", "alignment", "tensors", "objects")
+    __slots__ = ("a", "b", "alignment", "tensors", "objects", "object_values")
 
     def __init__(self, a: dict, b: dict, alignment: Alignment) -> None:
         self.a = a  # {"path": …, "format": …}
@@ -137,6 +137,7 @@ class DiffResult:
         self.alignment = alignment
         self.tensors: list[TensorDiff] = []
         self.objects: list[dict] = []
+        self.object_values: list[tuple] = []  # each object's (A, B) values as read (not in the JSON)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -149,6 +150,15 @@ class DiffResult:
     def differs(self) -> bool:
         """Some tensor differs beyond tolerance (objects do not count)."""
         return any(entry.status not in SAME for entry in self.tensors)
+
+    def __getstate__(self) -> dict:
+        """Pickled without ``object_values`` (values as read, tensors among them): they come back empty."""
+        return {name: getattr(self, name) for name in self.__slots__ if name != "object_values"}
+
+    def __setstate__(self, state: dict) -> None:
+        for name, value in state.items():
+            setattr(self, name, value)
+        self.object_values = []
 
     def to_json(self) -> dict:
         return {"a": self.a, "b": self.b, "alignment": self.alignment.to_json(),
@@ -174,7 +184,8 @@ def diff_job(path_a: str | os.PathLike, path_b: str | os.PathLike, options: Diff
     alignment = align_keys(view_a.tensors, view_b.tensors, no_align=options.no_align,
                            strip_a=options.strip_a, strip_b=options.strip_b, disabled=options.disabled)
     result = DiffResult(_source(checkpoint_a), _source(checkpoint_b), alignment)
-    result.objects = object_differences(checkpoint_a.root, checkpoint_b.root, view_a.path, view_b.path)
+    result.objects = object_differences(checkpoint_a.root, checkpoint_b.root, view_a.path, view_b.path,
+                                        values=result.object_values)
     rows = _planned_rows(view_a, view_b, alignment)
     if on_aligned is not None:
         on_aligned(result)

@@ -7,7 +7,7 @@ tree grows by appending: ``placement`` says where a key goes and which modules a
 item model calls them one step at a time, between its own insert notifications.
 
 A module's aggregate change is its largest: max of max|Δ| and of relative L2 below it, min of
-the cosines, and how many tensors below have each status. (An aggregate relative L2 would need
+the cosines, how many tensors below have each status and how many differ in NaN/Inf. (An aggregate relative L2 would need
 ‖A‖ of the bit-identical tensors, which the diff never computes.)
 """
 
@@ -32,7 +32,7 @@ class DiffGroup:
     """A module: its children (groups and leaves, in arrival order) and the change below it."""
 
     __slots__ = ("name", "prefix", "parent", "position", "children", "groups", "counts", "tensors",
-                 "max_abs", "rel_l2", "cosine", "score", "first_index")
+                 "max_abs", "rel_l2", "cosine", "score", "first_index", "non_finite")
 
     def __init__(self, name: str, prefix: str, parent: DiffGroup | None, position: int) -> None:
         self.name = name
@@ -48,6 +48,7 @@ class DiffGroup:
         self.cosine: float | None = None
         self.score = -float("inf")  # the largest change_score below: groups sort like their rows
         self.first_index = 0  # depth order of the first row below
+        self.non_finite = 0  # rows below whose NaN/Inf differ between A and B
 
     def add(self, entry: CompareRow) -> None:
         if not self.tensors:
@@ -59,6 +60,7 @@ class DiffGroup:
         if entry.cosine is not None:
             self.cosine = entry.cosine if self.cosine is None else min(self.cosine, entry.cosine)
         self.score = max(self.score, entry.change_score)
+        self.non_finite += entry.non_finite_differs
 
     def status_text(self) -> str:
         """"3 changed · 12 equal": the statuses below, most telling first."""

@@ -64,8 +64,8 @@ def test_the_job_streams_every_row_of_the_diff(pair):
     events, result, _ = drive(jobs.make_job("compare", {"path_a": pair[0], "path_b": pair[1], "options": {}}))
     expected = run_job(diff_job(*pair)).to_json()
     rows = streamed_rows(events)
-    assert [{key: value for key, value in row.items() if not key.startswith("tensor_")} for row in rows] \
-        == expected["tensors"]
+    assert [{key: value for key, value in row.items() if not key.startswith("tensor_") and key != "non_finite"}
+            for row in rows] == expected["tensors"]
     assert result == {"summary": expected["summary"], "rows": len(expected["tensors"])}
     header = events[0]
     assert header["event"] == "aligned" and header["rows"] == len(rows)
@@ -158,6 +158,60 @@ def test_change_score_orders_most_changed_first():
             CompareRow(4, "e", "shape"), CompareRow(5, "f", "changed", rel_l2=None, max_abs=1.0, mismatched=3),
             CompareRow(6, "g", "only_a")]
     assert [row.key for row in sorted(rows, key=lambda row: -row.change_score)] == list("fbdegca")
+
+
+@pytest.fixture(scope="module")
+def non_finite_pair(tmp_path_factory):
+    """Tensors whose NaN/Inf differ in every way between A and B, and one that agrees."""
+    folder = tmp_path_factory.mktemp("non_finite")
+    torch.manual_seed(1)
+    base = {name: torch.randn(4, 5) for name in ("clean", "nan_b", "inf_a", "same_nan", "moved", "more", "both")}
+    base["same_nan"][0, 0] = float("nan")
+    base["moved"][0, 0] = float("nan")
+    base["more"][1, 1] = float("inf")
+    other = {name: value.clone() for name, value in base.items()}
+    other["nan_b"].view(-1)[:3] = float("nan")
+    base["inf_a"][2, 2] = -float("inf")
+    other["moved"][0, 0], other["moved"][3, 4] = 0.5, float("nan")
+    other["more"][1, 2] = other["more"][1, 3] = float("inf")
+    other["both"][0, 1], other["both"][0, 2] = float("nan"), float("inf")
+    other["clean"].add_(0.1)
+    paths = str(folder / "a.pt"), str(folder / "b.pt")
+    torch.save(base, paths[0])
+    torch.save(other, paths[1])
+    return paths, base, other
+
+
+def test_rows_carry_each_sides_nan_and_inf_as_torch_counts_them(non_finite_pair):
+    paths, base, other = non_finite_pair
+    events, _, _ = drive(compare_job(*paths))
+    rows = {row["key"]: row for row in streamed_rows(events)}
+    for key, a in base.items():
+        b, counts = other[key], rows[key]["non_finite"]
+        if key == "same_nan":
+            continue
+        assert (counts["nan_a"], counts["nan_b"]) == (int(a.isnan().sum()), int(b.isnan().sum())), key
+        assert (counts["inf_a"], counts["inf_b"]) == (int(a.isinf().sum()), int(b.isinf().sum())), key
+        assert counts["finite"] == int((a.isfinite() & b.isfinite()).sum()) and counts["compared"] == a.numel()
+    assert rows["same_nan"]["status"] == "equal" and rows["same_nan"]["non_finite"] is None  # bytes compared
+
+
+def test_a_nan_or_inf_on_one_side_is_named_and_ranked_first(non_finite_pair):
+    paths, base, other = non_finite_pair
+    state = CompareState(*paths)
+    events, _, _ = drive(compare_job(*paths))
+    state.accept(state.start(), events)
+    notes = {row.key: row.non_finite_note for row in state.rows}
+    assert notes == {"clean": None, "nan_b": "NaN in B", "inf_a": "Inf in A", "same_nan": None,
+                     "moved": "NaN/Inf moved", "more": "Inf 1 → 3", "both": "NaN, Inf in B"}
+    assert state.row_for_key("nan_b").rel_l2 == 0.0  # the contract's number, over finite positions
+    ranked = sorted(state.rows, key=lambda row: -row.change_score)
+    assert {row.key for row in ranked[:5]} == {key for key, note in notes.items() if note}
+    assert "A: 0 NaN, 0 Inf · B: 3 NaN, 0 Inf" in state.row_for_key("nan_b").non_finite_details()
+    tree = DiffTree(grouped=False)
+    for row in state.rows:
+        tree.add_row(row)
+    assert tree.root.non_finite == 5
 
 
 # -- module grouping ------------------------------------------------------------------------

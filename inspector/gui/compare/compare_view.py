@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QPlainTextEdit, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
 from inspector.core.compare_state import CompareRow, CompareState
 from inspector.core.diff import DiffOptions
@@ -20,9 +20,9 @@ from inspector.gui.compare.change_chart import ChangeChart
 from inspector.gui.compare.compare_header import CompareHeader
 from inspector.gui.compare.diff_table import DiffTable
 from inspector.gui.compare.key_panel import KeyPanel
+from inspector.gui.compare.objects_table import ObjectsView
 from inspector.gui.compare.status_style import CHIP_ORDER, status_label
 from inspector.gui.document.message_page import MessagePage
-from inspector.gui.formatting import value_text
 from inspector.gui.workers.process_worker import ProcessWorker
 
 CHART_REFRESH_MS = 500  # while rows stream in, the chart and the counts redraw at most this often
@@ -121,7 +121,7 @@ class CompareView(QWidget):
         self.table = DiffTable()
         self.chart = ChangeChart()
         self.key_panel = KeyPanel()
-        self.objects_view = QPlainTextEdit(readOnly=True)
+        self.objects_view = ObjectsView()
         self.side_tabs = QTabWidget(documentMode=True)
         self.side_tabs.addTab(self.chart, "Per-layer change")
         self.side_tabs.addTab(self.key_panel, "Selected key")
@@ -190,8 +190,8 @@ class CompareView(QWidget):
         header = self.state.header
         self.alignment_bar.set_alignment(header["alignment"])
         self.header.set_paths(self.state.path_a, self.state.path_b, (header["a"]["format"], header["b"]["format"]))
-        self.objects_view.setPlainText(_objects_text(header["objects"]))
-        self.side_tabs.setTabText(OBJECTS_TAB, f"Other values ({len(header['objects'])})")
+        self.objects_view.set_rows(header["object_rows"])
+        self.side_tabs.setTabText(OBJECTS_TAB, f"Other values ({len(header['object_rows'])})")
 
     def _show_outcome(self) -> None:
         self._refresh.stop()
@@ -259,14 +259,3 @@ def _summary_text(summary: dict[str, int], rows: int, expected: int | None) -> s
     if expected is not None and rows < expected:
         text = f"{rows:,} of {expected:,} keys: " + text
     return text
-
-
-def _objects_text(objects: list[dict]) -> str:
-    if not objects:
-        return "No other values differ."
-    lines = []
-    for difference in objects:
-        where = " › ".join(str(part) for part in difference["path"])
-        sides = [value_text(difference[side]) if side in difference else "(not in this file)" for side in ("a", "b")]
-        lines.append(f"{where}: {sides[0]} → {sides[1]}")
-    return "\n".join(lines)

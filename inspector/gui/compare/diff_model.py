@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtGui import QFont
 
 from inspector.core.compare_state import CompareRow
 from inspector.core.diff_tree import DiffGroup, DiffLeaf, DiffTree
-from inspector.gui.compare.status_style import CHIP_ORDER, heat_color, status_color, status_label
+from inspector.gui.compare.status_style import CHIP_ORDER, heat_color, non_finite_icon, status_color, status_label
 from inspector.gui.formatting import shape_text
 from inspector.gui.window import theme
 
@@ -24,7 +25,8 @@ class DiffTableModel(QAbstractItemModel):
     KEY, STATUS, REL_L2, MAX_ABS, COSINE, MISMATCHED, SHAPE, DTYPE = range(COLUMNS)
     HEADERS = ("Key", "Status", "rel-L2", "max |Δ|", "cosine", "mismatched", "Shape", "dtype")
     HEADER_TIPS = ("Dotted state-dict key after alignment", "How B's tensor compares with A's",
-                   "‖B − A‖ / ‖A‖ (sorting by it puts the most changed keys first)",
+                   "‖B − A‖ / ‖A‖ (sorting by it puts the most changed keys first; NaN or Inf on one "
+                   "side only is named here and sorts first)",
                    "Largest |B − A| over elements finite on both sides", "⟨A, B⟩ / (‖A‖ ‖B‖)",
                    "Elements outside the tolerance (NaN on one side counts)",
                    "A's shape, then B's when it differs", "A's dtype, then B's when it differs")
@@ -157,8 +159,8 @@ class DiffTableModel(QAbstractItemModel):
             return self.HEADERS[section]
         if role == Qt.ItemDataRole.ToolTipRole:
             return self.HEADER_TIPS[section]
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _alignment(section)
+        if role == Qt.ItemDataRole.TextAlignmentRole:  # centred: the sort arrow sits at the right
+            return int(Qt.AlignmentFlag.AlignCenter) if section in self.NUMBER_COLUMNS else _alignment(section)
         return None
 
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:
@@ -188,6 +190,10 @@ class DiffTableModel(QAbstractItemModel):
 def _entry_data(entry: CompareRow, column: int, role: int, grouped: bool) -> Any:
     if role == Qt.ItemDataRole.DisplayRole:
         return entry_text(entry, column, grouped)
+    if role == Qt.ItemDataRole.DecorationRole and column == DiffTableModel.KEY and entry.non_finite_differs:
+        return non_finite_icon()
+    if role == Qt.ItemDataRole.FontRole and column == DiffTableModel.REL_L2 and entry.non_finite_differs:
+        return _bold_font()
     if role == Qt.ItemDataRole.ForegroundRole:
         if column == DiffTableModel.STATUS:
             return status_color(entry.status)
@@ -212,12 +218,20 @@ def entry_text(entry: CompareRow, column: int, grouped: bool = False) -> str:
     if column == DiffTableModel.MAX_ABS:
         return _number(entry.max_abs)
     if column == DiffTableModel.REL_L2:
-        return "A = 0" if entry.moved_from_zero else _number(entry.rel_l2)
+        return _rel_l2_text(entry)
     if column == DiffTableModel.COSINE:
         return _number(entry.cosine, ".6f")
     if entry.error:
         return "unreadable"
     return "–" if entry.mismatched is None else f"{entry.mismatched:,}"
+
+
+def _rel_l2_text(entry: CompareRow) -> str:
+    """The relative change, or what makes it beside the point: NaN/Inf on one side, A all zeros."""
+    note = entry.non_finite_note
+    if note is not None:
+        return note
+    return "A = 0" if entry.moved_from_zero else _number(entry.rel_l2)
 
 
 def _entry_sort_value(entry: CompareRow, column: int) -> Any:
@@ -251,7 +265,20 @@ def _entry_tooltip(entry: CompareRow, column: int) -> str | None:
         return "A is all zeros here: ‖B − A‖ / ‖A‖ has no value"
     value = {DiffTableModel.MAX_ABS: entry.max_abs, DiffTableModel.REL_L2: entry.rel_l2,
              DiffTableModel.COSINE: entry.cosine}.get(column)
+    if entry.non_finite_differs and column in (DiffTableModel.KEY, DiffTableModel.MAX_ABS, DiffTableModel.REL_L2,
+                                               DiffTableModel.COSINE, DiffTableModel.MISMATCHED):
+        return _non_finite_tooltip(entry, column, value)
     return repr(value) if value is not None else None
+
+
+def _non_finite_tooltip(entry: CompareRow, column: int, value: float | None) -> str:
+    """The side that holds NaN/Inf, each side's counts, and the metric over the finite positions."""
+    lines = [f"{entry.non_finite_note}", entry.non_finite_details()]
+    if column == DiffTableModel.KEY:
+        lines.insert(0, entry.key)
+    elif value is not None:
+        lines.append(f"{DiffTableModel.HEADERS[column]} there: {value!r}")
+    return "\n".join(lines)
 
 
 def _group_data(group: DiffGroup, column: int, role: int) -> Any:
@@ -263,9 +290,13 @@ def _group_data(group: DiffGroup, column: int, role: int) -> Any:
         return theme.dim_text_color() if column != DiffTableModel.KEY else None
     if role == Qt.ItemDataRole.BackgroundRole and column in (DiffTableModel.MAX_ABS, DiffTableModel.REL_L2):
         return heat_color(group.score if group.counts["changed"] or group.counts["dtype"] else None)
+    if role == Qt.ItemDataRole.DecorationRole and column == DiffTableModel.KEY and group.non_finite:
+        return non_finite_icon()
     if role == Qt.ItemDataRole.ToolTipRole:
         if column == DiffTableModel.KEY:
             return group.prefix[:-1]
+        if column == DiffTableModel.REL_L2 and group.non_finite:
+            return f"NaN or Inf on one side only in {group.non_finite:,} tensor{'s' if group.non_finite != 1 else ''} below"
         if column in (DiffTableModel.MAX_ABS, DiffTableModel.REL_L2, DiffTableModel.COSINE):
             return "The largest change below (smallest cosine)"
         return group.status_text()
@@ -283,7 +314,7 @@ def group_text(group: DiffGroup, column: int) -> str:
     if column == DiffTableModel.MAX_ABS:
         return _number(group.max_abs)
     if column == DiffTableModel.REL_L2:
-        return _number(group.rel_l2)
+        return "NaN/Inf" if group.non_finite else _number(group.rel_l2)
     if column == DiffTableModel.COSINE:
         return _number(group.cosine, ".6f")
     return ""
@@ -319,6 +350,12 @@ def _or_none(value, show) -> str:
 
 def _number(value: float | None, spec: str = ".3g") -> str:
     return "–" if value is None else format(value, spec)
+
+
+def _bold_font() -> QFont:
+    font = QFont()
+    font.setBold(True)
+    return font
 
 
 def _alignment(column: int) -> int:

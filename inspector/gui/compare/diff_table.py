@@ -3,20 +3,19 @@ the tree view over the model and its proxy. Most changed first until the user so
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QGridLayout, QHBoxLayout, QHeaderView, QLineEdit, QToolButton, QTreeView, QVBoxLayout,
-    QWidget,
+    QAbstractItemView, QCheckBox, QGridLayout, QHBoxLayout, QHeaderView, QLineEdit, QTreeView, QVBoxLayout, QWidget,
 )
 
 from inspector.core.compare_state import CompareRow
 from inspector.gui.compare.diff_model import DiffTableModel
 from inspector.gui.compare.diff_proxy import DiffFilterProxy
-from inspector.gui.compare.status_style import CHIP_ORDER, status_color, status_label
+from inspector.gui.compare.status_chip import StatusChip
+from inspector.gui.compare.status_style import CHIP_ORDER, status_label
 
 FILTER_DEBOUNCE_MS = 150
-COLUMN_SAMPLES = {DiffTableModel.STATUS: "1,234 changed", DiffTableModel.REL_L2: "0.000123",
+COLUMN_SAMPLES = {DiffTableModel.STATUS: "1,234 changed", DiffTableModel.REL_L2: "NaN, Inf in B",
                   DiffTableModel.MAX_ABS: "0.000123", DiffTableModel.COSINE: "0.999999",
                   DiffTableModel.MISMATCHED: "mismatched", DiffTableModel.SHAPE: "[512, 256, 3, 3]",
                   DiffTableModel.DTYPE: "float32 → float16"}
@@ -33,7 +32,7 @@ class DiffTable(QWidget):
         self.model = DiffTableModel(self)
         self.proxy = DiffFilterProxy(self)
         self.proxy.setSourceModel(self.model)
-        self.chips = {status: _chip(status) for status in CHIP_ORDER}
+        self.chips = {status: StatusChip(status) for status in CHIP_ORDER}
         self.filter_edit = QLineEdit(placeholderText="Filter keys", clearButtonEnabled=True)
         self.group_box = QCheckBox("Group by module")
         self.group_box.setToolTip("Show keys under their modules, each with the largest change below it")
@@ -107,12 +106,6 @@ class DiffTable(QWidget):
         self.group_box.toggled.connect(self._on_group_box_toggled)
         self.view.selectionModel().currentChanged.connect(self._on_selection_current_changed)
 
-    def changeEvent(self, event: QEvent) -> None:
-        if event.type() == QEvent.Type.PaletteChange:
-            for status, chip in self.chips.items():
-                chip.setIcon(_dot_icon(status_color(status)))
-        super().changeEvent(event)
-
     def _on_chip_toggled(self, _checked: bool) -> None:
         self.proxy.set_statuses({status for status, chip in self.chips.items() if chip.isChecked()})
 
@@ -139,10 +132,10 @@ class ChipBar(QWidget):
 
     SPACING = 4
 
-    def __init__(self, chips: list[QToolButton], parent: QWidget | None = None) -> None:
+    def __init__(self, chips: list[StatusChip], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._chips = chips
-        self._rows: list[list[QToolButton]] = []
+        self._rows: list[list[StatusChip]] = []
         self._grid = QGridLayout(self)
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setHorizontalSpacing(self.SPACING)
@@ -158,7 +151,7 @@ class ChipBar(QWidget):
         self._place(event.size().width())
 
     def _place(self, width: int) -> None:
-        rows: list[list[QToolButton]] = [[]]
+        rows: list[list[StatusChip]] = [[]]
         used = 0
         for chip in self._chips:
             needed = chip.sizeHint().width() + (self.SPACING if rows[-1] else 0)
@@ -180,29 +173,6 @@ class ChipBar(QWidget):
             self._grid.setColumnStretch(column, 1 if column == columns else 0)
 
 
-def _chip(status: str) -> QToolButton:
-    chip = QToolButton(checkable=True, checked=True)
-    chip.setObjectName(f"chip_{status}")
-    chip.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-    chip.setIcon(_dot_icon(status_color(status)))
-    chip.setAutoRaise(True)
-    chip.setStyleSheet("QToolButton { padding: 1px 3px; }")
-    chip.setToolTip(f"Show keys whose status is '{status_label(status)}'")
-    return chip
-
-
-def _dot_icon(color: QColor, size: int = 10) -> QIcon:
-    pixmap = QPixmap(size, size)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setBrush(color)
-    painter.setPen(Qt.PenStyle.NoPen)
-    painter.drawEllipse(0, 0, size, size)
-    painter.end()
-    return QIcon(pixmap)
-
-
 def _make_view(proxy: DiffFilterProxy) -> QTreeView:
     view = QTreeView()
     view.setModel(proxy)
@@ -216,7 +186,13 @@ def _make_view(proxy: DiffFilterProxy) -> QTreeView:
     header.setStretchLastSection(False)
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     view.setColumnWidth(DiffTableModel.KEY, KEY_COLUMN_WIDTH)
-    metrics = view.fontMetrics()
-    for column, sample in COLUMN_SAMPLES.items():
-        view.setColumnWidth(column, metrics.horizontalAdvance(sample) + COLUMN_PADDING)
+    fit_columns(view)
     return view
+
+
+def fit_columns(view: QTreeView) -> None:
+    """Each column as wide as its sample value or its title with the sort arrow, whichever is wider."""
+    metrics, header = view.fontMetrics(), view.header()
+    for column, sample in COLUMN_SAMPLES.items():
+        width = max(metrics.horizontalAdvance(sample) + COLUMN_PADDING, header.sectionSizeFromContents(column).width())
+        view.setColumnWidth(column, width)

@@ -3,6 +3,7 @@ histograms on shared edges, a histogram of Δ, and heatmaps of A, B and Δ.
 
 Values are read on plot threads, one runner per kind of result (latest wins), after a short
 debounce like the tensor panel's. ``plotsFinished`` fires once everything for the key is drawn.
+On a short panel the statistics become the first tab, so that the plots keep their height.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from inspector.gui.workers.plot_runner import PlotRunner
 
 DEBOUNCE_MS = 70
 RUNNERS = ("stats", "histogram", "delta", "heatmap")
-HEATMAP_TAB = 1
 PLOT_MIN_HEIGHT = 72
+COMPACT_BELOW = 480  # panel height (px) under which the statistics move into a tab of their own
 
 
 class KeyPanel(QWidget):
@@ -59,7 +60,7 @@ class KeyPanel(QWidget):
         tensor = entry.tensor_a or entry.tensor_b
         if tensor is not None:
             self.heatmaps.configure(tensor.shape, tensor.is_contiguous())
-        self.tabs.setTabEnabled(HEATMAP_TAB, entry.ndim >= 2)
+        self.tabs.setTabEnabled(self.tabs.indexOf(self.heatmaps), entry.ndim >= 2)
         self.pages.setCurrentWidget(self.key_page)
         self._channels.restart()
 
@@ -74,6 +75,30 @@ class KeyPanel(QWidget):
 
     def shutdown(self) -> None:
         self._channels.shutdown()
+
+    def statistics_in_tab(self) -> bool:
+        return self._compact
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._place_statistics(event.size().height() < COMPACT_BELOW)
+
+    def _place_statistics(self, compact: bool) -> None:
+        """Above the plots, or (``compact``) in the first tab, the current tab staying current."""
+        if compact == self._compact:
+            return
+        self._compact = compact
+        current = self.tabs.currentWidget()
+        if compact:
+            self.key_page.layout().removeWidget(self.stats_view)
+            self.stats_tab.layout().insertWidget(0, self.stats_view)
+            self.tabs.insertTab(0, self.stats_tab, "Statistics")
+        else:
+            self.tabs.removeTab(self.tabs.indexOf(self.stats_tab))
+            self.key_page.layout().insertWidget(1, self.stats_view)
+        self.stats_view.show()
+        if current is not None and current is not self.stats_tab:
+            self.tabs.setCurrentWidget(current)
 
     # -- jobs --------------------------------------------------------------------------
     def _on_channels_due(self) -> None:
@@ -158,6 +183,9 @@ class KeyPanel(QWidget):
         histograms.addWidget(self.delta_histogram)
         self.heatmaps = PairHeatmaps()
         self.tabs = QTabWidget(documentMode=True)
+        self.stats_tab = QWidget()
+        QVBoxLayout(self.stats_tab).addStretch(1)
+        self._compact = False
         self.tabs.addTab(histograms, "Histograms")
         self.tabs.addTab(self.heatmaps, "Heatmaps")
         self.key_page = QWidget()
@@ -196,6 +224,8 @@ def _details(entry: CompareRow) -> str:
     sides = [f"{side} {shape_text(shape)} {dtype}" if shape is not None else f"no {side}"
              for side, shape, dtype in (("A", entry.shape_a, entry.dtype_a), ("B", entry.shape_b, entry.dtype_b))]
     parts = [status_label(entry.status), *sides]
+    if entry.non_finite_differs:
+        parts.append(f"★ {entry.non_finite_note}")
     if entry.error:
         parts.append(entry.error)
     return "  ·  ".join(parts)

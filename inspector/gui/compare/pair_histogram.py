@@ -24,7 +24,7 @@ class PairHistogramPlot(HistogramPlot):
         super().__init__(parent)
         self.curve_b = self.plot.plot([0.0, 1.0], [0.0], stepMode="center")
         self.curve_b.setData([], [])
-        self.legend = self.plot.addLegend(offset=(-8, 8))
+        self.legend = self.plot.addLegend(offset=(-8, 8), colCount=2)  # one row: A and B side by side
         self.legend.addItem(self.curve, "A")
         self.legend.addItem(self.curve_b, "B")
         self._apply_style()

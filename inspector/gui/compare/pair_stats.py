@@ -15,8 +15,9 @@ from inspector.gui.panels.stats_view import format_number
 SIDE_FIELDS = (("min", "min"), ("max", "max"), ("mean", "mean"), ("std", "std"),
                ("zeros", "zeros"), ("nan", "NaN"), ("inf", "Inf"))
 BESIDE_WIDTH = 380  # narrower: the diff's numbers go under A and B
-DIFF_FIELDS = (("max_abs", "max |Δ|"), ("mean_abs", "mean |Δ|"), ("rms", "RMS of Δ"),
+DIFF_FIELDS = (("non_finite", "NaN/Inf"), ("max_abs", "max |Δ|"), ("mean_abs", "mean |Δ|"), ("rms", "RMS of Δ"),
                ("rel_l2", "rel-L2"), ("cosine", "cosine"), ("mismatched", "mismatched"))
+ALARM_STYLE = "color: #d62728; font-weight: bold;"
 
 
 class PairStatsView(QWidget):
@@ -64,10 +65,17 @@ class PairStatsView(QWidget):
         grid.setColumnStretch(6, 1)
 
     def set_entry(self, entry: CompareRow | None) -> None:
-        """The diff's numbers for the pair (known as soon as the row is)."""
-        for key, _ in DIFF_FIELDS:
+        """The diff's numbers for the pair (known as soon as the row is); with NaN or Inf on one
+        side only, which side, first and in red (the numbers cover the finite positions)."""
+        for key, _ in DIFF_FIELDS[1:]:
             value = None if entry is None else getattr(entry, key)
             self._show(("Δ", key), value, ".6f" if key == "cosine" else None)
+            if entry is not None and entry.non_finite_differs and value is not None:
+                self._values[("Δ", key)].setToolTip(f"{value!r}\n{entry.non_finite_details()}")
+        label = self._values[("Δ", "non_finite")]
+        label.setText(_non_finite_text(entry))
+        label.setToolTip(entry.non_finite_details() if entry is not None else "")
+        label.setStyleSheet(ALARM_STYLE if entry is not None and entry.non_finite_differs else "")
 
     def set_stats(self, stats: PairStats | None) -> None:
         for side, side_stats in (("A", getattr(stats, "a", None)), ("B", getattr(stats, "b", None))):
@@ -101,7 +109,16 @@ class PairStatsView(QWidget):
         label.setText(format_number(value) if spec is None or value is None else format(value, spec))
         label.setToolTip(repr(value) if value is not None else "")
         alarming = where[1] in ("nan", "inf") and isinstance(value, int) and value > 0
-        label.setStyleSheet("color: #d62728; font-weight: bold;" if alarming else "")
+        label.setStyleSheet(ALARM_STYLE if alarming else "")
+
+
+def _non_finite_text(entry: CompareRow | None) -> str:
+    """Which side holds NaN/Inf the other has not; "none" / "same places" when they agree."""
+    if entry is None or entry.nan_a is None:
+        return "–"
+    if entry.non_finite_differs:
+        return entry.non_finite_note
+    return "same places" if entry.nan_a or entry.inf_a else "none"
 
 
 def _bold(text: str) -> QLabel:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+from functools import cache
 
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap, QPolygonF
 
 from inspector.core.diff_tree import STATUS_WORDS
+from inspector.gui.panels.plot_style import WARNING_COLOR
 from inspector.gui.window import theme
 
 # (light, dark): readable as text on the palette's base and as a bar or chip fill
@@ -45,3 +48,26 @@ SIDE_STATUS = {"A": "only_a", "B": "only_b"}  # each side is drawn in the colour
 
 def side_color(side: str) -> QColor:
     return status_color(SIDE_STATUS[side])
+
+
+@cache
+def non_finite_icon(size: int = 12) -> QIcon:
+    """A red five-pointed star: NaN or Inf on one side only (the per-layer charts' mark)."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(WARNING_COLOR)
+    painter.drawPolygon(star_polygon(size / 2, size / 2, size / 2))
+    painter.end()
+    return QIcon(pixmap)
+
+
+def star_polygon(x: float, y: float, radius: float) -> QPolygonF:
+    points = []
+    for corner in range(10):
+        reach = radius if corner % 2 == 0 else radius * 0.45
+        angle = math.pi / 2 + corner * math.pi / 5
+        points.append(QPointF(x + reach * math.cos(angle), y - reach * math.sin(angle)))
+    return QPolygonF(points)

@@ -1,8 +1,16 @@
-"""Checkpoint pairs for the compare view, written by torch once per session."""
+"""Checkpoint pairs for the compare view, written by torch once per session; compare tabs that
+stop their workers at the end of a test."""
 
 from __future__ import annotations
 
 import pytest
+
+from inspector.core.diff import DiffOptions
+from inspector.gui.compare.compare_view import CompareView
+from inspector.gui.compare.key_panel import RUNNERS
+
+RUN_MS = 60_000
+PLOTS_MS = 20_000
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +37,27 @@ def compare_pair(tmp_path_factory):
     torch.save({"epoch": 1, "state_dict": before}, paths[0])
     torch.save({"epoch": 4, "state_dict": after, "best": 0.5}, paths[1])
     return paths
+
+
+@pytest.fixture
+def view(qtbot):
+    views = []
+
+    def make(path_a: str, path_b: str, options: DiffOptions | None = None) -> CompareView:
+        widget = CompareView(path_a, path_b, options)
+        qtbot.addWidget(widget)
+        widget.resize(1280, 800)
+        widget.show()
+        views.append(widget)
+        return widget
+
+    yield make
+    for widget in views:
+        widget.shutdown()
+        assert not any(widget.key_panel.runner(name).has_live_workers() for name in RUNNERS)
+
+
+def run(qtbot, widget: CompareView, action=None) -> None:
+    """Start a run (or do ``action``) and wait until it is over."""
+    with qtbot.waitSignal(widget.runFinished, timeout=RUN_MS):
+        (action or widget.start)()

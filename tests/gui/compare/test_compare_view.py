@@ -13,36 +13,11 @@ from inspector.core.diff import DiffOptions, diff_job
 from inspector.core.progress import run_job
 from inspector.gui.compare.compare_view import KEY_TAB, CompareView
 from inspector.gui.compare.diff_model import DiffTableModel as M, entry_text
-from inspector.gui.compare.key_panel import RUNNERS
+from tests.gui.compare.conftest import PLOTS_MS, RUN_MS, run
 
-RUN_MS = 60_000
-PLOTS_MS = 20_000
 FIELDS = ("status", "shape_a", "shape_b", "dtype_a", "dtype_b", "numel", "max_abs", "mean_abs", "rms",
           "rel_l2", "cosine", "mismatched")
 DP_RULE = "strip 'module.' from B"
-
-
-@pytest.fixture
-def view(qtbot):
-    views = []
-
-    def make(path_a: str, path_b: str, options: DiffOptions | None = None) -> CompareView:
-        widget = CompareView(path_a, path_b, options)
-        qtbot.addWidget(widget)
-        widget.resize(1280, 800)
-        widget.show()
-        views.append(widget)
-        return widget
-
-    yield make
-    for widget in views:
-        widget.shutdown()
-        assert not any(widget.key_panel.runner(name).has_live_workers() for name in RUNNERS)
-
-
-def run(qtbot, widget: CompareView, action=None) -> None:
-    with qtbot.waitSignal(widget.runFinished, timeout=RUN_MS):
-        (action or widget.start)()
 
 
 def core_rows(path_a: str, path_b: str, **options) -> list[dict]:
@@ -72,8 +47,41 @@ def test_the_table_lists_every_key_as_the_core_diff_does(qtbot, view, compare_pa
     assert widget.alignment_bar.rule_names() == {DP_RULE: True}
     texts = {entry.key: entry_text(entry, M.REL_L2) for entry in widget.table.model.entries()}
     for row in expected:
-        if row["rel_l2"] is not None:
+        if row["rel_l2"] is not None and row["key"] not in nan_keys(*compare_pair):
             assert texts[row["key"]] == format(row["rel_l2"], ".3g")
+
+
+def nan_keys(path_a: str, path_b: str) -> dict[str, tuple[int, int]]:
+    """Keys whose NaN count differs, by torch: {key: (NaN in A, NaN in B)} (B's keys stripped of 'module.')."""
+    a = torch.load(path_a, weights_only=True)["state_dict"]
+    b = {key.removeprefix("module."): value for key, value in torch.load(path_b, weights_only=True)["state_dict"].items()}
+    counts = {key: (int(a[key].isnan().sum()), int(b[key].isnan().sum())) for key in a.keys() & b.keys()
+              if a[key].shape == b[key].shape and a[key].is_floating_point()}
+    return {key: pair for key, pair in counts.items() if pair[0] != pair[1]}
+
+
+def test_a_tensor_that_went_nan_stands_out_in_the_table_and_the_chart(qtbot, view, compare_pair):
+    widget = view(*compare_pair)
+    run(qtbot, widget)
+    expected = nan_keys(*compare_pair)
+    assert list(expected.values()) == [(0, 1)]  # the fixture's NaN bias, in B only
+    (key,) = expected
+    first = widget.table.visible_entries()[0]
+    assert first.key == key and entry_text(first, M.REL_L2) == "NaN in B"
+    model = widget.table.model
+    assert model.data(model.index_of_entry(first, M.KEY), Qt.ItemDataRole.DecorationRole) is not None
+    assert "B: 1 NaN" in model.data(model.index_of_entry(first, M.REL_L2), Qt.ItemDataRole.ToolTipRole)
+    chart = widget.chart
+    chart.scope_box.setCurrentIndex(1)  # the bias is 1-D
+    starred = [row.key for row, star in zip(chart.shown_rows(), chart.starred()) if star]
+    assert starred == [key] and "1 with NaN/Inf on one side" in chart.summary.text()
+    star_x, star_y = chart.stars.getData()
+    assert list(star_y) == [chart.names().index(key)]
+    moved = chart.values()[np.isfinite(chart.values()) & ~chart.starred()]
+    assert star_x[0] > moved.max()  # past the largest change, whatever its metrics over finite positions
+    (x_low, x_high), (y_low, y_high) = chart.plot.getPlotItem().vb.viewRange()
+    assert x_low < np.log10(moved[moved > 0].min()) and np.log10(star_x[0]) < x_high
+    assert y_low < 0 and len(chart.names()) - 1 < y_high
 
 
 def test_rows_are_sorted_most_changed_first_and_filtered_by_chips(qtbot, view, compare_pair):
@@ -106,7 +114,8 @@ def test_models_pass_the_model_tester_flat_and_grouped(qtbot, qtmodeltester, vie
     head = model.index(names.index("4"), 0)
     below = [entry for entry in widget.state.rows if entry.key.startswith("4.")]
     rel = [entry.rel_l2 for entry in below if entry.rel_l2 is not None]
-    assert model.data(model.index(head.row(), M.REL_L2)) == format(max(rel), ".3g")
+    went_nan = any(entry.key in nan_keys(*compare_pair) for entry in below)
+    assert model.data(model.index(head.row(), M.REL_L2)) == ("NaN/Inf" if went_nan else format(max(rel), ".3g"))
     assert model.data(model.index(head.row(), M.SHAPE)) == f"{len(below)} tensors"
 
 
