@@ -192,7 +192,7 @@ def pair_slices_job(a: TensorRef | None, b: TensorRef | None, request: SliceRequ
     """The slice ``request`` picks, of A, of B and of Δ (float32 images, pooled alike)."""
     parts = [t for t in (a, b) if t is not None] + [None]
     images = []
-    for index, t in enumerate((a, b)):
+    for t in (a, b):
         if t is None:
             images.append(None)
             continue
