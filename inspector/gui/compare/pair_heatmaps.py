@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QRect, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QRect, QRectF, QTimer, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from inspector.core.compare_views import PairSlices
@@ -47,6 +47,12 @@ class PairHeatmapView(HeatmapView):
         self._show_plot(True)
         self._add_title()
         self.plot_item.vb.enableAutoRange()
+
+    def _fit_image(self, rect: QRectF, square_cells: bool) -> None:
+        # the pair sizes each view to the slice (see PairHeatmaps.place): the view box fills
+        # its view and the lock keeps cells square where a view is held smaller than that
+        self.fit.show_rect(rect, False)
+        self.plot_item.setAspectLocked(square_cells)
 
     def view_range(self) -> list[list[float]]:
         return self.plot_item.vb.viewRange()

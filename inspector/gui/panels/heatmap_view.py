@@ -103,7 +103,10 @@ class HeatmapView(QWidget):
         self.update_pooling_box(data.full_shape)
         self.info.setText(_info_text(data, finite.size))
         # square cells unless the slice is so long and thin that they would be slivers
-        self.fit.show_rect(rect, max(tall, wide) <= 4 * max(min(tall, wide), 1))
+        self._fit_image(rect, max(tall, wide) <= 4 * max(min(tall, wide), 1))
+
+    def _fit_image(self, rect: QRectF, square_cells: bool) -> None:
+        self.fit.show_rect(rect, square_cells)
 
     def clear(self, message: str = "") -> None:
         self._data = None
