@@ -78,19 +78,20 @@ def _pieces(value: object, float_text, depth: int) -> Iterator[str]:
     if depth >= MAX_DEPTH:
         yield summary(value)
         return
-    opening, closing = _brackets(value)
-    yield opening
-    for position, (key, child) in enumerate(child_items(value)):
-        if position:
-            yield ", "
-        if not isinstance(value, (list, tuple)):
-            yield _key_text(key, value)
-        yield from _pieces(child, float_text, depth + 1)
-    yield closing
+    yield from _entry_pieces(value, lambda child: _pieces(child, float_text, depth + 1))
 
 
 def _entries_summarised(value: object) -> Iterator[str]:
     """The container's entries, each a scalar or a summary."""
+    return _entry_pieces(value, _summarised)
+
+
+def _summarised(child: object) -> Iterator[str]:
+    yield summary(child) if _is_container(child) else _scalar_text(child, _short_float)
+
+
+def _entry_pieces(value: object, child_pieces) -> Iterator[str]:
+    """The container in brackets, its entries (keyed where it has keys) as ``child_pieces`` writes them."""
     opening, closing = _brackets(value)
     yield opening
     for position, (key, child) in enumerate(child_items(value)):
@@ -98,7 +99,7 @@ def _entries_summarised(value: object) -> Iterator[str]:
             yield ", "
         if not isinstance(value, (list, tuple)):
             yield _key_text(key, value)
-        yield summary(child) if _is_container(child) else _scalar_text(child, _short_float)
+        yield from child_pieces(child)
     yield closing
 
 
