@@ -339,25 +339,17 @@ class PairAccumulator:
             metrics.mismatched += int(np.count_nonzero(np.greater(magnitude, allowed)))
 
     def _add_with_non_finite(self, a64: np.ndarray, b64: np.ndarray) -> None:
-        metrics = self.metrics
-        finite_a, finite_b = np.isfinite(a64), np.isfinite(b64)
-        nan_a, nan_b = np.isnan(a64), np.isnan(b64)
-        metrics.nan_a += int(np.count_nonzero(nan_a))
-        metrics.nan_b += int(np.count_nonzero(nan_b))
-        metrics.inf_a += a64.size - int(np.count_nonzero(finite_a | nan_a))
-        metrics.inf_b += b64.size - int(np.count_nonzero(finite_b | nan_b))
-        both = finite_a & finite_b
+        both, nan_a, nan_b = self._count_non_finite(a64, b64)
         if self.differences:
-            agree = (nan_a & nan_b) | (a64 == b64)
-            metrics.mismatched += int(np.count_nonzero(~both & ~agree))
+            self.metrics.mismatched += _non_finite_mismatches(a64, b64, both, nan_a, nan_b)
         a_finite, b_finite = a64[both], b64[both]
         difference = b_finite - a_finite
         dot = self.sum_of_products
         sums = (dot(difference, difference), dot(a_finite, a_finite), dot(b_finite, b_finite), dot(a_finite, b_finite))
         self._add_finite(a_finite, difference, sums)
 
-    def _add_complex(self, a: np.ndarray, b: np.ndarray) -> None:
-        """Complex blocks: moduli for |Δ| and norms, Re Σ conj(A)·B for the inner product."""
+    def _count_non_finite(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Count each side's NaN and Inf; the masks of positions finite on both sides and of NaN."""
         metrics = self.metrics
         finite_a, finite_b = np.isfinite(a), np.isfinite(b)
         nan_a, nan_b = np.isnan(a), np.isnan(b)
@@ -365,8 +357,13 @@ class PairAccumulator:
         metrics.nan_b += int(np.count_nonzero(nan_b))
         metrics.inf_a += a.size - int(np.count_nonzero(finite_a | nan_a))
         metrics.inf_b += b.size - int(np.count_nonzero(finite_b | nan_b))
-        both = finite_a & finite_b
-        metrics.mismatched += int(np.count_nonzero(~both & ~((nan_a & nan_b) | (a == b))))
+        return finite_a & finite_b, nan_a, nan_b
+
+    def _add_complex(self, a: np.ndarray, b: np.ndarray) -> None:
+        """Complex blocks: moduli for |Δ| and norms, Re Σ conj(A)·B for the inner product."""
+        metrics = self.metrics
+        both, nan_a, nan_b = self._count_non_finite(a, b)
+        metrics.mismatched += _non_finite_mismatches(a, b, both, nan_a, nan_b)
         a, b = a[both], b[both]
         magnitude = np.abs(b - a)
         abs_a, abs_b = np.abs(a), np.abs(b)
@@ -380,3 +377,8 @@ def dot_product(x: np.ndarray, y: np.ndarray) -> float:
     ``inspector/__init__.py``)."""
     return float(np.dot(x, y))
 
+
+def _non_finite_mismatches(a: np.ndarray, b: np.ndarray, both: np.ndarray, nan_a: np.ndarray,
+                           nan_b: np.ndarray) -> int:
+    """Positions not finite on both sides that differ (NaN against NaN, or the same Inf, agree)."""
+    return int(np.count_nonzero(~both & ~((nan_a & nan_b) | (a == b))))
