@@ -14,13 +14,14 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QWidget
 
 from inspector.core.compare_state import CompareRow
 from inspector.gui.compare.marked_name_axis import MarkedNameAxis
 from inspector.gui.compare.status_style import status_color, status_label
 from inspector.gui.panels.name_axis import name_axis_width
 from inspector.gui.panels.plot_style import WARNING_COLOR, SpacedAxis, accent_color, shrinkable_label, style_plot
+from inspector.gui.panels.row_chart import lay_out_row_chart, set_up_row_plot
 
 METRICS = {"rel_l2": "relative L2", "max_abs": "max |Δ|", "cosine": "1 − cosine"}
 # the x-axis title, longest first: the first that fits the plot's width is shown
@@ -113,11 +114,7 @@ class ChangeChart(QWidget):
 
     # -- drawing -----------------------------------------------------------------------
     def _build_plot_items(self) -> None:
-        self.plot.setMenuEnabled(False)
-        item = self.plot.getPlotItem()
-        item.hideButtons()
-        item.invertY(True)  # depth order reads top to bottom, like the table's Key order
-        item.setMouseEnabled(x=False, y=True)
+        set_up_row_plot(self.plot)
         # one item per status: a brush per item draws far faster than a brush per row
         self.bars = {status: pg.BarGraphItem(x0=[], y=[], width=[], height=BAR_HEIGHT) for status in DRAWN_STATUSES}
         self.points = {status: pg.PlotDataItem([], [], pen=None, symbol="o", symbolSize=7)
@@ -219,16 +216,7 @@ class ChangeChart(QWidget):
         return " · ".join(parts)
 
     def _build_layout(self) -> None:
-        controls = QHBoxLayout()
-        for widget in (self.metric_box, self.scope_box, self.log_box):
-            controls.addWidget(widget)
-        controls.addStretch(1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 4, 0, 0)
-        layout.addLayout(controls)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.plot, 1)
-        layout.addWidget(self.hover)
+        lay_out_row_chart(self, (self.metric_box, self.scope_box, self.log_box), self.summary, self.plot, self.hover)
 
     def _connect(self) -> None:
         for box in (self.metric_box, self.scope_box):

@@ -17,7 +17,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPoint, QPointF, Signal
 from PySide6.QtGui import QCursor, QFontMetrics
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QToolTip, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QToolTip, QWidget
 
 from inspector.core.layer_metrics import EXPLODING_FACTOR, METRICS, LayerMetrics, LayerRow, is_weight_kind
 from inspector.gui.panels.layer_legend import Charted, legend_html, summary_text
@@ -25,6 +25,7 @@ from inspector.gui.panels.name_axis import NameAxis, common_prefix, name_axis_wi
 from inspector.gui.panels.plot_style import (
     CAUTION_COLOR, WARNING_COLOR, SpacedAxis, accent_color, shrinkable_label, style_plot,
 )
+from inspector.gui.panels.row_chart import lay_out_row_chart, set_up_row_plot
 from inspector.gui.panels.value_range import linear_range, log_range
 
 METRIC_TITLES = {"std": "std", "l2_norm": "L2 norm", "max_abs": "max |x|"}
@@ -101,10 +102,7 @@ class LayerChart(QWidget):
 
     # -- drawing -----------------------------------------------------------------------
     def _build_plot_items(self) -> None:
-        self.plot.setMenuEnabled(False)
-        self.plot.getPlotItem().hideButtons()
-        self.plot.getPlotItem().invertY(True)  # depth order reads top to bottom, like the tree
-        self.plot.getPlotItem().setMouseEnabled(x=False, y=True)
+        set_up_row_plot(self.plot)
         self.bars = pg.BarGraphItem(x0=[], y=[], width=[], height=BAR_HEIGHT)
         self.points = pg.PlotDataItem([], [], pen=None, symbol="o", symbolSize=7)
         self.dead_marks = pg.PlotDataItem([], [], pen=None, symbol="x", symbolSize=11,
@@ -202,17 +200,8 @@ class LayerChart(QWidget):
         self.name_axis.set_names(names, name_axis_width(self, names))
 
     def _build_layout(self) -> None:
-        controls = QHBoxLayout()
-        for widget in (self.metric_box, self.scope_box, self.log_box):
-            controls.addWidget(widget)
-        controls.addStretch(1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 4, 0, 0)
-        layout.addLayout(controls)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.plot, 1)
-        layout.addWidget(self.legend)
-        layout.addWidget(self.hover)
+        lay_out_row_chart(self, (self.metric_box, self.scope_box, self.log_box), self.summary, self.plot,
+                          self.legend, self.hover)
 
     def _connect(self) -> None:
         self.metric_box.currentIndexChanged.connect(self._on_metric_box_changed)
