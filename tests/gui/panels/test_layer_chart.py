@@ -11,11 +11,10 @@ import torch
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QFontMetricsF
 
+from tests.gui.panels.conftest import find, show as show_node
 from inspector.core.loader import open_checkpoint
 from inspector.core.tree import build_tree
-from inspector.gui.panels.tensor_panel import RUNNERS, TensorPanel
 
-WAIT_MS = 20_000
 
 
 class Block(torch.nn.Module):
@@ -58,28 +57,8 @@ def saved(tmp_path_factory):
     return build_tree(open_checkpoint(str(path))), torch.load(path, weights_only=True)
 
 
-@pytest.fixture
-def panel(qtbot):
-    widget = TensorPanel()
-    qtbot.addWidget(widget)
-    widget.resize(800, 600)
-    widget.show()
-    qtbot.waitExposed(widget)
-    yield widget
-    widget.shutdown()
-    assert not any(widget.runner(name).has_live_workers() for name in RUNNERS)
-
-
-def find(root, *names):
-    node = root
-    for name in names:
-        node = next(child for child in node.children if child.name == name)
-    return node
-
-
 def show(qtbot, panel, node):
-    with qtbot.waitSignal(panel.plotsFinished, timeout=WAIT_MS):
-        panel.show_node(node)
+    show_node(qtbot, panel, node)
     return panel.layer_chart
 
 

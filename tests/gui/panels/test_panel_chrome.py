@@ -9,14 +9,13 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QPalette, QTextDocument, QTextLayout
 from PySide6.QtWidgets import QApplication
 
+from tests.gui.panels.conftest import find, show
 from inspector.core.loader import open_checkpoint
 from inspector.core.tree import build_tree
 from inspector.gui.panels.node_header import SEPARATOR
 from inspector.gui.panels.plot_style import MIN_CONTRAST, contrast_ratio
-from inspector.gui.panels.tensor_panel import TensorPanel
 from inspector.gui.window import theme
 
-WAIT_MS = 20_000
 
 
 @pytest.fixture(scope="module")
@@ -28,14 +27,9 @@ def root(tmp_path_factory):
 
 
 @pytest.fixture
-def panel(qtbot):
-    widget = TensorPanel()
-    qtbot.addWidget(widget)
-    widget.resize(540, 700)
-    widget.show()
-    qtbot.waitExposed(widget)
-    yield widget
-    widget.shutdown()
+def panel(panel):
+    panel.resize(540, 700)
+    return panel
 
 
 @pytest.fixture
@@ -47,18 +41,6 @@ def scheme():
     app.setStyle(style_name)
     app.setPalette(palette)
     app.setStyleSheet(sheet)
-
-
-def find(root, *names):
-    node = root
-    for name in names:
-        node = next(child for child in node.children if child.name == name)
-    return node
-
-
-def show(qtbot, panel, node):
-    with qtbot.waitSignal(panel.plotsFinished, timeout=WAIT_MS):
-        panel.show_node(node)
 
 
 def line_starts(label) -> list[int]:

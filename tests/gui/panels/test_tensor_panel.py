@@ -15,6 +15,7 @@ import torch
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QGuiApplication
 
+from tests.gui.panels.conftest import WAIT_MS, find, show
 from inspector.core.errors import CheckpointError
 from inspector.core.loader import open_checkpoint
 from inspector.core.model import Storage, TensorRef
@@ -22,10 +23,9 @@ from inspector.core.progress import Progress
 from inspector.core.tree import Node, build_tree
 from inspector.core.values import read_array
 from inspector.core import layer_metrics, slices, stats
-from inspector.gui.panels.tensor_panel import RUNNERS, TensorPanel
+from inspector.gui.panels.tensor_panel import TensorPanel
 from inspector.gui.panels.values_preview import PreviewTableModel
 
-WAIT_MS = 20_000
 
 
 def _model_state() -> dict[str, torch.Tensor]:
@@ -69,28 +69,6 @@ def saved(tmp_path_factory):
     torch.save({"model": _model_state(), "extra": _extra_tensors(), "epoch": 3}, path)
     oracle = torch.load(path, weights_only=True)
     return build_tree(open_checkpoint(str(path))), oracle
-
-
-@pytest.fixture
-def panel(qtbot):
-    widget = TensorPanel()
-    qtbot.addWidget(widget)
-    widget.resize(800, 600)
-    yield widget
-    widget.shutdown()
-    assert not any(widget.runner(name).has_live_workers() for name in RUNNERS)
-
-
-def find(root, *names):
-    node = root
-    for name in names:
-        node = next(child for child in node.children if child.name == name)
-    return node
-
-
-def show(qtbot, panel, node):
-    with qtbot.waitSignal(panel.plotsFinished, timeout=WAIT_MS):
-        panel.show_node(node)
 
 
 def plain(label) -> str:
